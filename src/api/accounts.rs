@@ -1,0 +1,57 @@
+//! Sign-up, sign-in, sign-out and who is signed in.
+
+use crate::model::{AppError, UserInfo};
+use leptos::prelude::*;
+
+/// Where a browser goes after signing in or up.
+pub const HOME_AFTER_SIGN_IN: &str = "/settings/secrets";
+
+#[server(endpoint = "signup")]
+pub async fn signup(username: String, password: String) -> Result<UserInfo, AppError> {
+    use crate::server::{accounts, auth::session};
+    let ctx = super::ctx::ctx()?;
+    let password = zeroize::Zeroizing::new(password);
+    let result = async {
+        let user = accounts::signup(&ctx.state, &username, password).await?;
+        session::sign_in(&ctx.session, &user.id).await?;
+        Ok(user)
+    }
+    .await;
+    let values = [("username", username.as_str())];
+    ctx.finish("signup", result, &values, |u| format!("Welcome, {}.", u.username), Some(HOME_AFTER_SIGN_IN))
+        .await
+}
+
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<UserInfo, AppError> {
+    use crate::server::{accounts, auth::session};
+    let ctx = super::ctx::ctx()?;
+    let password = zeroize::Zeroizing::new(password);
+    let result = async {
+        let user = accounts::login(&ctx.state, &username, password, ctx.client.clone()).await?;
+        session::sign_in(&ctx.session, &user.id).await?;
+        Ok(user)
+    }
+    .await;
+    let values = [("username", username.as_str())];
+    ctx.finish("login", result, &values, |u| format!("Signed in as {}.", u.username), Some(HOME_AFTER_SIGN_IN))
+        .await
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let ctx = super::ctx::ctx()?;
+    crate::server::auth::session::sign_out(&ctx.session).await?;
+    if ctx.plain_form {
+        leptos_axum::redirect("/login");
+    }
+    Ok(())
+}
+
+/// The signed-in user, if any. Never fails for lack of a session.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<UserInfo>, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let user = crate::server::auth::session::current(&ctx.state, &ctx.session).await?;
+    Ok(user.map(|u| u.info()))
+}

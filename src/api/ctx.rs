@@ -1,0 +1,96 @@
+//! What a server function needs from its request: state, login session, client address, and
+//! whether it was a plain form post (which gets a redirect and a flash instead of JSON).
+
+use crate::{
+    model::{AppError, Flash},
+    server::{
+        auth::session::{self, AuthUser},
+        error::internal,
+        state::AppState,
+    },
+};
+use axum::extract::ConnectInfo;
+use leptos::prelude::use_context;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+pub struct Ctx {
+    pub state: AppState,
+    pub session: Session,
+    pub client: Option<String>,
+    pub plain_form: bool,
+}
+
+pub fn ctx() -> Result<Ctx, AppError> {
+    let state = use_context::<AppState>().ok_or_else(|| internal("no app state", "context"))?;
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| internal("no request parts", "context"))?;
+    let session = parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| internal("no login session layer", "context"))?;
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    // Browsers send `Accept: text/html` for a form post; the hydrated app and API clients don't.
+    let plain_form = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    Ok(Ctx {
+        state,
+        session,
+        client,
+        plain_form,
+    })
+}
+
+impl Ctx {
+    /// The signed-in user, or 401.
+    pub async fn user(&self) -> Result<AuthUser, AppError> {
+        session::current(&self.state, &self.session)
+            .await?
+            .ok_or(AppError::Unauthorized)
+    }
+
+    /// For a plain form post, leaves the outcome for the page the browser is sent back to:
+    /// a notice on success; on failure the errors and the user's input (the caller passes only
+    /// fields that are not secret). Then sends the browser to `to` (or back where it came from).
+    pub async fn finish<T>(
+        &self,
+        form: &str,
+        result: Result<T, AppError>,
+        values: &[(&str, &str)],
+        notice: impl FnOnce(&T) -> String,
+        to: Option<&str>,
+    ) -> Result<T, AppError> {
+        if !self.plain_form {
+            return result;
+        }
+        let flash = match &result {
+            Ok(ok) => Flash {
+                form: form.into(),
+                notice: Some(notice(ok)),
+                ..Default::default()
+            },
+            Err(e) => Flash {
+                form: form.into(),
+                error: Some(e.to_string()),
+                fields: e.field_errors(),
+                values: values
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                notice: None,
+            },
+        };
+        session::set_flash(&self.session, &flash).await?;
+        if let (Ok(_), Some(to)) = (&result, to) {
+            leptos_axum::redirect(to);
+        }
+        result
+    }
+}

@@ -1,0 +1,8 @@
+//! The server functions: the HTTP API at stable paths, used by the browser and by every other
+//! client. Each is thin: authenticate, authorise, call a service, map errors.
+
+pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod ctx;
+pub mod pages;
+pub mod secrets;

@@ -1,0 +1,45 @@
+//! What each page needs in one call, loaded during server rendering and sent along for hydration.
+
+use crate::model::{AppError, Flash, Limits, SecretMeta, UserInfo};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretsPageData {
+    pub user: UserInfo,
+    pub secrets: Vec<SecretMeta>,
+    pub limits: Limits,
+    pub flash: Option<Flash>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthPageData {
+    pub user: Option<UserInfo>,
+    pub signup_open: bool,
+    pub flash: Option<Flash>,
+}
+
+#[server(endpoint = "pages/secrets")]
+pub async fn secrets_page() -> Result<SecretsPageData, AppError> {
+    use crate::server::auth::session;
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.user().await?;
+    let secrets = crate::server::secrets::list(&ctx.state, &user).await?;
+    Ok(SecretsPageData {
+        user: user.info(),
+        secrets,
+        limits: ctx.state.limits(),
+        flash: session::take_flash(&ctx.session).await?,
+    })
+}
+
+#[server(endpoint = "pages/auth")]
+pub async fn auth_page() -> Result<AuthPageData, AppError> {
+    use crate::server::{accounts, auth::session};
+    let ctx = super::ctx::ctx()?;
+    Ok(AuthPageData {
+        user: session::current(&ctx.state, &ctx.session).await?.map(|u| u.info()),
+        signup_open: accounts::signup_open(&ctx.state).await?,
+        flash: session::take_flash(&ctx.session).await?,
+    })
+}

@@ -1,0 +1,53 @@
+//! The web interface: the HTML shell, the routes and the pages. UI only; data comes from the
+//! server functions in `crate::api`.
+
+mod components;
+mod pages;
+
+use components::header::Header;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{home::HomePage, login::LoginPage, not_found::NotFound, secrets::SecretsPage, signup::SignupPage};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Pages render whole on the server (async mode) so they work without JavaScript.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/lockbox.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Lockbox".to_string() } else { format!("{page} · Lockbox") }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to main content"</a>
+            <Header/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/secrets") view=SecretsPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,13 @@
+//! Types shared by server and browser. Validation lives here so it runs in both.
+
+mod dto;
+mod error;
+mod limits;
+mod names;
+mod value;
+
+pub use dto::{Flash, SecretMeta, UserInfo};
+pub use error::{AppError, FieldError};
+pub use limits::Limits;
+pub use names::{Password, SecretName, Username};
+pub use value::{Description, SecretValue};

@@ -1,0 +1,108 @@
+//! Secret values and descriptions.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A secret value in plaintext. It is wiped from memory when dropped and never printed: `Debug`
+/// shows only its length.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretValue(Zeroizing<String>);
+
+impl SecretValue {
+    pub fn new(value: String) -> Self {
+        Self(Zeroizing::new(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Checks the value rules; the message names the rule, never the value.
+    pub fn check(&self, max_bytes: usize) -> Result<(), String> {
+        let len = self.0.len();
+        if len == 0 {
+            return Err("Value is required (at least 1 byte).".into());
+        }
+        if len > max_bytes {
+            return Err(format!(
+                "Value must be at most {} KiB ({max_bytes} bytes); it has {len} bytes.",
+                max_bytes / 1024
+            ));
+        }
+        // A NUL byte cannot travel in an environment variable.
+        if self.0.contains('\0') {
+            return Err("Value must not contain NUL bytes.".into());
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretValue([redacted, {} bytes])", self.0.len())
+    }
+}
+
+/// An optional one-line note about a secret. Not secret, but bounded.
+pub struct Description;
+
+impl Description {
+    pub const MAX: usize = 200;
+
+    pub fn check(raw: &str) -> Result<(), String> {
+        let count = raw.chars().count();
+        if count > Self::MAX {
+            return Err(format!(
+                "Description must be at most {} characters (it has {count}).",
+                Self::MAX
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("Description must be one line without control characters.".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let v = SecretValue::new("hunter2-sentinel".into());
+        let shown = format!("{v:?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("16 bytes"));
+    }
+
+    #[test]
+    fn value_rules() {
+        let max = 64 * 1024;
+        assert!(SecretValue::new("x".into()).check(max).is_ok());
+        assert!(SecretValue::new("line1\nline2\n".into()).check(max).is_ok());
+        assert!(SecretValue::new("x".repeat(max)).check(max).is_ok());
+        assert!(SecretValue::new(String::new()).check(max).unwrap_err().contains("required"));
+        let big = SecretValue::new("x".repeat(max + 1)).check(max).unwrap_err();
+        assert!(big.contains("at most 64 KiB"), "{big}");
+        assert!(SecretValue::new("a\0b".into()).check(max).unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn description_rules() {
+        assert!(Description::check("").is_ok());
+        assert!(Description::check("Production database").is_ok());
+        assert!(Description::check(&"d".repeat(201)).unwrap_err().contains("200"));
+        assert!(Description::check("a\nb").unwrap_err().contains("one line"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Building the HTTP application and serving it.
+
+use crate::{
+    app::{shell, App},
+    server::{
+        auth::throttle::Throttle,
+        config::Config,
+        db::{session_store::LoginSessionStore, Db},
+        keys,
+        state::AppState,
+        web,
+    },
+};
+use axum::{extract::State, http::StatusCode, middleware, routing::get, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+/// Largest request body accepted (a 64 KiB value, percent-encoded, fits with room to spare).
+const MAX_BODY: usize = 1024 * 1024;
+/// The login-session cookie.
+pub const SESSION_COOKIE: &str = "lockbox_session";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] crate::server::db::DbError),
+    #[error("refusing to start: {0}")]
+    Key(#[from] keys::KeyError),
+    #[error("cannot set up the login session store: {0}")]
+    Sessions(sqlx::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+/// Opens the database, checks the master key and assembles the shared state.
+pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), StartError> {
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let keyring = keys::load(&config, &db).await?;
+    let store = LoginSessionStore::new(&db).await.map_err(StartError::Sessions)?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("lockbox")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    let state = AppState {
+        db,
+        keyring: Arc::new(keyring),
+        config: Arc::new(config),
+        throttle: Arc::new(Throttle::default()),
+        leptos_options,
+    };
+    Ok((state, store))
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match crate::server::db::users::count(&state.db).await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+pub fn router(state: AppState, store: LoginSessionStore) -> Router {
+    let config = state.config.clone();
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let options = state.leptos_options.clone();
+    let idle = time::Duration::seconds(config.session_idle.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Innermost first: error statuses are set before the session layer decides to save.
+        .layer(middleware::from_fn(web::api_errors::layer))
+        .layer(sessions)
+        .layer(middleware::from_fn(web::cross_origin::layer))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY));
+    for header in web::headers::layers() {
+        router = router.layer(header);
+    }
+    router.with_state(state)
+}
+
+/// Runs the periodic clean-ups: expired login sessions and stale throttle records.
+fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
+    let throttle = state.throttle.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "deleting expired login sessions failed");
+            }
+            throttle.prune(std::time::Instant::now());
+        }
+    });
+}
+
+/// Serves until SIGTERM or Ctrl-C. Prints the bound address on stdout (tests read it when the
+/// configured port is 0).
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let listen = config.listen;
+    let (state, store) = prepare(config).await?;
+    tokio::task::spawn_blocking(crate::server::auth::password::warm_up);
+    spawn_housekeeping(&state, store.clone());
+    let app = router(state, store);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen(listen, e))?;
+    let local = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
+    tracing::info!(address = %local, "listening");
+    println!("listening on http://{local}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| StartError::Listen(local, e))
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

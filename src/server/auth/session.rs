@@ -1,0 +1,93 @@
+//! The login session: who is signed in, its idle and absolute timeouts, and the one-shot flash a
+//! plain form post leaves for the page it redirects back to.
+
+use crate::{
+    model::{AppError, Flash},
+    server::{db, state::AppState},
+};
+use tower_sessions::Session;
+
+const USER_ID: &str = "uid";
+const AUTH_AT: &str = "auth_at";
+const SEEN_AT: &str = "seen_at";
+const FLASH: &str = "flash";
+/// Activity is written back at most this often, so most requests only read the session.
+const SEEN_GRANULARITY_MS: i64 = 60_000;
+
+/// The signed-in user, as loaded for one request.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: String,
+    pub username: String,
+    pub is_admin: bool,
+}
+
+impl AuthUser {
+    pub fn info(&self) -> crate::model::UserInfo {
+        crate::model::UserInfo {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+/// Starts a signed-in session under a fresh id (so a planted id is worthless).
+pub async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    let now = db::now_ms();
+    session.insert(USER_ID, user_id).await?;
+    session.insert(AUTH_AT, now).await?;
+    session.insert(SEEN_AT, now).await?;
+    Ok(())
+}
+
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await?;
+    Ok(())
+}
+
+/// The signed-in user, or `None` when there is none or the session timed out.
+pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthUser>, AppError> {
+    let Some(user_id) = session.get::<String>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let now = db::now_ms();
+    let auth_at = session.get::<i64>(AUTH_AT).await?.unwrap_or(0);
+    let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(0);
+    let idle = state.config.session_idle.as_millis() as i64;
+    let absolute = state.config.session_absolute.as_millis() as i64;
+    if now - auth_at > absolute || now - seen_at > idle {
+        session.flush().await?;
+        return Ok(None);
+    }
+    let Some(user) = db::users::by_id(&state.db, &user_id).await? else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    if user.disabled {
+        session.flush().await?;
+        return Ok(None);
+    }
+    if now - seen_at > SEEN_GRANULARITY_MS {
+        session.insert(SEEN_AT, now).await?;
+    }
+    Ok(Some(AuthUser {
+        id: user.id,
+        username: user.username,
+        is_admin: user.is_admin,
+    }))
+}
+
+pub async fn set_flash(session: &Session, flash: &Flash) -> Result<(), AppError> {
+    session.insert(FLASH, flash).await?;
+    Ok(())
+}
+
+pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
+    // Removing marks the session modified (a store write), so look first.
+    if session.get::<Flash>(FLASH).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(session.remove::<Flash>(FLASH).await?)
+}

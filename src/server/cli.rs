@@ -1,0 +1,110 @@
+//! The command line: `lockbox serve` and `lockbox admin create-user`.
+
+use crate::server::{accounts, app, config::Config, telemetry};
+use clap::{Parser, Subcommand};
+use std::{io::BufRead, process::ExitCode};
+use zeroize::Zeroizing;
+
+#[derive(Parser)]
+#[command(name = "lockbox", version, about = "Keep your secrets and hand chosen ones to your sessions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (configured by LOCKBOX_* environment variables).
+    Serve,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account. The password is read from the terminal, or from the first line of
+    /// standard input when it is not a terminal.
+    CreateUser {
+        /// The new account's username.
+        username: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+fn read_password() -> std::io::Result<Zeroizing<String>> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = Zeroizing::new(rpassword::prompt_password("Password: ")?);
+        let again = Zeroizing::new(rpassword::prompt_password("Repeat password: ")?);
+        if *first != *again {
+            return Err(std::io::Error::other("the passwords do not match"));
+        }
+        Ok(first)
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string()))
+    }
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lockbox: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    match cli.command {
+        Command::Serve => match app::serve(config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("lockbox: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, admin },
+        } => {
+            let password = match read_password() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("lockbox: cannot read the password: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let (state, _) = match app::prepare(config).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match accounts::create_user(&state.db, &state.keyring, &username, password, admin).await {
+                Ok(user) => {
+                    let role = if user.is_admin { "admin" } else { "user" };
+                    println!("created {role} {} ({})", user.username, user.id);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let detail: Vec<String> =
+                        e.field_errors().into_iter().map(|f| f.message).collect();
+                    if detail.is_empty() {
+                        eprintln!("lockbox: {e}");
+                    } else {
+                        eprintln!("lockbox: {}", detail.join(" "));
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Configuration from `LOCKBOX_*` environment variables. Every secret setting also has a `*_FILE`
+//! form that names a file holding the value (for container secrets).
+
+use crate::model::Limits;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("set either {name} or {name}_FILE, not both")]
+    Both { name: &'static str },
+    #[error("cannot read {name}_FILE ({path}): {source}")]
+    File {
+        name: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// How SQLite flushes commits. `Full` syncs the WAL on every commit (survives power loss);
+/// `Normal` survives a crash of the process but may lose the last commits on power loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret string setting; `Debug` hides it.
+#[derive(Clone, Default)]
+pub struct SecretSetting(pub zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for SecretSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; a secret because it may hold a password.
+    pub database_url: SecretSetting,
+    pub listen: SocketAddr,
+    pub master_key: Option<SecretSetting>,
+    pub allow_signup: bool,
+    pub secure_cookies: bool,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub limits: Limits,
+    pub sqlite_sync: SqliteSync,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    /// Where cargo-leptos put the compiled site (wasm, js, css, public assets).
+    pub site_root: PathBuf,
+}
+
+/// Reads the environment through a lookup function so tests can pass a map.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    /// A secret setting: `NAME` or the content of the file named by `NAME_FILE` (trimmed).
+    pub fn secret(&self, name: &'static str) -> Result<Option<SecretSetting>, ConfigError> {
+        let direct = self.get(name);
+        let file = self.get(&format!("{name}_FILE"));
+        match (direct, file) {
+            (Some(_), Some(_)) => Err(ConfigError::Both { name }),
+            (Some(v), None) => Ok(Some(SecretSetting(v.into()))),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::File { name, path, source })?;
+                Ok(Some(SecretSetting(text.trim().to_string().into())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: format!("{e} (got {raw:?})"),
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected true or false, got {v:?}"),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let data_dir = PathBuf::from(self.get("LOCKBOX_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match self.secret("LOCKBOX_DATABASE_URL")? {
+            Some(url) => url,
+            None => SecretSetting(
+                format!("sqlite://{}", data_dir.join("lockbox.db").display()).into(),
+            ),
+        };
+        let url = database_url.0.as_str();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                name: "LOCKBOX_DATABASE_URL",
+                reason: "must start with sqlite:, postgres:// or postgresql://".into(),
+            });
+        }
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_value_bytes: self.parse("LOCKBOX_MAX_VALUE_BYTES", defaults.max_value_bytes)?,
+            max_secrets_per_user: self.parse("LOCKBOX_MAX_SECRETS", defaults.max_secrets_per_user)?,
+            max_session_bytes: self.parse("LOCKBOX_MAX_SESSION_BYTES", defaults.max_session_bytes)?,
+        };
+        if limits.max_value_bytes == 0 || limits.max_value_bytes > defaults.max_session_bytes {
+            return Err(ConfigError::Invalid {
+                name: "LOCKBOX_MAX_VALUE_BYTES",
+                reason: "must be between 1 and 1048576".into(),
+            });
+        }
+        let sqlite_sync = match self.get("LOCKBOX_SQLITE_SYNCHRONOUS").as_deref() {
+            None | Some("full") | Some("FULL") => SqliteSync::Full,
+            Some("normal") | Some("NORMAL") => SqliteSync::Normal,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOCKBOX_SQLITE_SYNCHRONOUS",
+                    reason: format!("expected full or normal, got {other:?}"),
+                })
+            }
+        };
+        let log_format = match self.get("LOCKBOX_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOCKBOX_LOG_FORMAT",
+                    reason: format!("expected text or json, got {other:?}"),
+                })
+            }
+        };
+        let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
+        let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
+        Ok(Config {
+            listen: self.parse("LOCKBOX_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            master_key: self.secret("LOCKBOX_MASTER_KEY")?,
+            allow_signup: self.flag("LOCKBOX_ALLOW_SIGNUP", false)?,
+            secure_cookies: self.flag("LOCKBOX_SECURE_COOKIES", false)?,
+            session_idle: Duration::from_secs(idle_minutes.max(1) * 60),
+            session_absolute: Duration::from_secs(absolute_hours.max(1) * 3600),
+            limits,
+            sqlite_sync,
+            log_format,
+            log_filter: self.get("LOCKBOX_LOG").unwrap_or_else(|| "info".into()),
+            site_root: PathBuf::from(
+                self.get("LOCKBOX_SITE_ROOT")
+                    .or_else(|| self.get("LEPTOS_SITE_ROOT"))
+                    .unwrap_or_else(|| "target/site".into()),
+            ),
+            data_dir,
+            database_url,
+        })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Env(|name: &str| std::env::var(name).ok()).config()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.0.starts_with("postgres")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Env(move |name: &str| map.get(name).cloned()).config()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.database_url.0.as_str(), "sqlite://./data/lockbox.db");
+        assert!(!c.allow_signup);
+        assert!(c.master_key.is_none());
+        assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn file_form_of_a_secret_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "abc\n").unwrap();
+        let c = config(&[("LOCKBOX_MASTER_KEY_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(c.master_key.unwrap().0.as_str(), "abc");
+        let both = config(&[
+            ("LOCKBOX_MASTER_KEY_FILE", path.to_str().unwrap()),
+            ("LOCKBOX_MASTER_KEY", "x"),
+        ]);
+        assert!(matches!(both, Err(ConfigError::Both { .. })));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = config(&[("LOCKBOX_LISTEN", "nope")]).unwrap_err().to_string();
+        assert!(e.contains("LOCKBOX_LISTEN"), "{e}");
+        let e = config(&[("LOCKBOX_ALLOW_SIGNUP", "maybe")]).unwrap_err().to_string();
+        assert!(e.contains("LOCKBOX_ALLOW_SIGNUP"), "{e}");
+        let e = config(&[("LOCKBOX_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
+        assert!(e.contains("LOCKBOX_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn debug_hides_secret_settings() {
+        let c = config(&[("LOCKBOX_MASTER_KEY", "sentinel-key")]).unwrap();
+        assert!(!format!("{c:?}").contains("sentinel-key"));
+    }
+}

@@ -1,0 +1,30 @@
+//! Key checks: for each KEK that ever wrapped a data key, its id and a blob only it can open.
+
+use super::Db;
+use crate::on_pool;
+
+#[derive(sqlx::FromRow)]
+pub struct KeyCheck {
+    pub key_id: String,
+    pub check_blob: Vec<u8>,
+}
+
+pub async fn all(db: &Db) -> sqlx::Result<Vec<KeyCheck>> {
+    on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT key_id, check_blob FROM keyring ORDER BY created_at"
+    )
+    .fetch_all(p)
+    .await)
+}
+
+pub async fn insert(db: &Db, key_id: &str, check_blob: &[u8], now: i64) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| sqlx::query(
+        "INSERT INTO keyring (key_id, check_blob, created_at) VALUES ($1, $2, $3)"
+    )
+    .bind(key_id)
+    .bind(check_blob)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}

@@ -1,0 +1,120 @@
+//! The database: SQLite by default, PostgreSQL for more than one replica. Queries are written once
+//! in SQL both understand (`$1` placeholders, `RETURNING`, `ON CONFLICT`) and run on either
+//! through the [`on_pool!`] macro, which expands the same code once per driver.
+
+pub mod audit;
+pub mod keyring;
+pub mod secrets;
+pub mod session_store;
+pub mod users;
+
+use crate::server::config::{Config, SqliteSync};
+use sqlx::{
+    postgres::{PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool (or transaction), whatever the driver.
+#[macro_export]
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::server::db::Pool::Sqlite($p) => $body,
+            $crate::server::db::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Connections for reading and for writing. SQLite allows one writer at a time, so writes go
+/// through a single connection and never wait on a lock; PostgreSQL uses one pool for both.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: Pool,
+    pub write: Pool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, #[source] std::io::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    pub async fn connect(config: &Config) -> Result<Self, DbError> {
+        let url = config.database_url.0.as_str();
+        if config.is_postgres() {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(DbError::Connect)?;
+            let pool = Pool::Postgres(pool);
+            return Ok(Self {
+                read: pool.clone(),
+                write: pool,
+            });
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(DbError::Connect)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .synchronous(match config.sqlite_sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(parent) = options.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbError::DataDir(parent.display().to_string(), e))?;
+            }
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(DbError::Connect)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok(Self {
+            read: Pool::Sqlite(read),
+            write: Pool::Sqlite(write),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match &self.write {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        }
+        .map_err(DbError::Migrate)
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.write, Pool::Postgres(_))
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,32 @@
+//! Turning internal failures into user-safe errors: the cause is logged, the user sees a generic
+//! message.
+
+use crate::model::AppError;
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        // sqlx errors carry SQL and constraint names but never bound values.
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        tracing::error!(error = %e, "login session store error");
+        AppError::Internal
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        tracing::error!(error = %e, "blocking task failed");
+        AppError::Internal
+    }
+}
+
+/// Logs an internal failure that has no `From` conversion and hides it from the user.
+pub fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %e, "{what}");
+    AppError::Internal
+}

@@ -1,0 +1,15 @@
+//! Everything that runs only on the server.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,32 @@
+//! Server functions answer every error with status 500; this layer reads the JSON error body
+//! and gives it its real status (4xx for the caller's mistakes), so clients can rely on it.
+
+use crate::model::AppError;
+use axum::{
+    body::{to_bytes, Body},
+    http::{header, HeaderValue, Request, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+
+/// Error bodies are small; anything larger is left as it is.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+pub async fn layer(req: Request<Body>, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::TooManyRequests { retry_after_secs, .. } = err {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+    }
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,6 @@
+//! HTTP edges: cross-origin protection, API error statuses, security headers, multipart forms.
+
+pub mod api_errors;
+pub mod cross_origin;
+pub mod headers;
+pub mod multipart;
