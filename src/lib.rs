@@ -3,6 +3,8 @@
 //! The crate builds twice: with `ssr` as the server binary, with `hydrate` as the browser bundle.
 //! `model` and `api` are shared by both; `server` exists only on the server.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod model;

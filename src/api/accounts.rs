@@ -18,8 +18,14 @@ pub async fn signup(username: String, password: String) -> Result<UserInfo, AppE
     }
     .await;
     let values = [("username", username.as_str())];
-    ctx.finish("signup", result, &values, |u| format!("Welcome, {}.", u.username), Some(HOME_AFTER_SIGN_IN))
-        .await
+    ctx.finish(
+        "signup",
+        result,
+        &values,
+        |u| format!("Welcome, {}.", u.username),
+        Some(HOME_AFTER_SIGN_IN),
+    )
+    .await
 }
 
 #[server(endpoint = "login")]
@@ -34,8 +40,14 @@ pub async fn login(username: String, password: String) -> Result<UserInfo, AppEr
     }
     .await;
     let values = [("username", username.as_str())];
-    ctx.finish("login", result, &values, |u| format!("Signed in as {}.", u.username), Some(HOME_AFTER_SIGN_IN))
-        .await
+    ctx.finish(
+        "login",
+        result,
+        &values,
+        |u| format!("Signed in as {}.", u.username),
+        Some(HOME_AFTER_SIGN_IN),
+    )
+    .await
 }
 
 #[server(endpoint = "logout")]

@@ -38,7 +38,9 @@ pub async fn auth_page() -> Result<AuthPageData, AppError> {
     use crate::server::{accounts, auth::session};
     let ctx = super::ctx::ctx()?;
     Ok(AuthPageData {
-        user: session::current(&ctx.state, &ctx.session).await?.map(|u| u.info()),
+        user: session::current(&ctx.state, &ctx.session)
+            .await?
+            .map(|u| u.info()),
         signup_open: accounts::signup_open(&ctx.state).await?,
         flash: session::take_flash(&ctx.session).await?,
     })

@@ -2,9 +2,9 @@
 //! response ever carries a value.
 
 use crate::model::{AppError, SecretMeta, SecretValue};
-use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::server::secrets::{self as service, Actor};
+use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
 #[server(endpoint = "secrets/list")]
@@ -24,13 +24,25 @@ pub async fn create_secret(
     let description = description.unwrap_or_default();
     let result = async {
         let user = ctx.user().await?;
-        let actor = Actor { user: &user, client: ctx.client.clone() };
+        let actor = Actor {
+            user: &user,
+            client: ctx.client.clone(),
+        };
         service::create(&ctx.state, &actor, &name, value, &description).await
     }
     .await;
-    let values = [("name", name.as_str()), ("description", description.as_str())];
-    ctx.finish("create", result, &values, |m| format!("Secret {} added.", m.name), None)
-        .await
+    let values = [
+        ("name", name.as_str()),
+        ("description", description.as_str()),
+    ];
+    ctx.finish(
+        "create",
+        result,
+        &values,
+        |m| format!("Secret {} added.", m.name),
+        None,
+    )
+    .await
 }
 
 /// The add form's target: the same as `secrets/create`, as multipart form data so the value can
@@ -42,17 +54,31 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
     let mut form = crate::server::web::multipart::read_secret_form(data, max).await;
     let result = match form.error.take() {
         Some(e) => Err(e),
-        None => async {
-            let user = ctx.user().await?;
-            let actor = Actor { user: &user, client: ctx.client.clone() };
-            let value = std::mem::take(&mut form.value);
-            service::create(&ctx.state, &actor, &form.name, value, &form.description).await
+        None => {
+            async {
+                let user = ctx.user().await?;
+                let actor = Actor {
+                    user: &user,
+                    client: ctx.client.clone(),
+                };
+                let value = std::mem::take(&mut form.value);
+                service::create(&ctx.state, &actor, &form.name, value, &form.description).await
+            }
+            .await
         }
-        .await,
     };
-    let values = [("name", form.name.as_str()), ("description", form.description.as_str())];
-    ctx.finish("create", result, &values, |m| format!("Secret {} added.", m.name), None)
-        .await
+    let values = [
+        ("name", form.name.as_str()),
+        ("description", form.description.as_str()),
+    ];
+    ctx.finish(
+        "create",
+        result,
+        &values,
+        |m| format!("Secret {} added.", m.name),
+        None,
+    )
+    .await
 }
 
 #[server(endpoint = "secrets/replace")]
@@ -60,13 +86,22 @@ pub async fn replace_secret(name: String, value: SecretValue) -> Result<SecretMe
     let ctx = super::ctx::ctx()?;
     let result = async {
         let user = ctx.user().await?;
-        let actor = Actor { user: &user, client: ctx.client.clone() };
+        let actor = Actor {
+            user: &user,
+            client: ctx.client.clone(),
+        };
         service::replace(&ctx.state, &actor, &name, value).await
     }
     .await;
     let form = format!("replace:{name}");
-    ctx.finish(&form, result, &[], |m| format!("Value of {} replaced.", m.name), None)
-        .await
+    ctx.finish(
+        &form,
+        result,
+        &[],
+        |m| format!("Value of {} replaced.", m.name),
+        None,
+    )
+    .await
 }
 
 #[server(endpoint = "secrets/delete")]
@@ -74,11 +109,20 @@ pub async fn delete_secret(name: String) -> Result<(), AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
         let user = ctx.user().await?;
-        let actor = Actor { user: &user, client: ctx.client.clone() };
+        let actor = Actor {
+            user: &user,
+            client: ctx.client.clone(),
+        };
         service::delete(&ctx.state, &actor, &name).await
     }
     .await;
     let form = format!("delete:{name}");
-    ctx.finish(&form, result, &[], |_| format!("Secret {name} deleted."), None)
-        .await
+    ctx.finish(
+        &form,
+        result,
+        &[],
+        |_| format!("Secret {name} deleted."),
+        None,
+    )
+    .await
 }

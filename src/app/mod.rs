@@ -11,7 +11,9 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound, secrets::SecretsPage, signup::SignupPage};
+use pages::{
+    home::HomePage, login::LoginPage, not_found::NotFound, secrets::SecretsPage, signup::SignupPage,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

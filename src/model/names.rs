@@ -166,7 +166,15 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for ok in ["A", "_", "db_password", "_X1", "a".repeat(64).as_str(), "LOCKBOXED", "lockbox"] {
+        for ok in [
+            "A",
+            "_",
+            "db_password",
+            "_X1",
+            "a".repeat(64).as_str(),
+            "LOCKBOXED",
+            "lockbox",
+        ] {
             assert_eq!(SecretName::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -239,17 +247,25 @@ mod tests {
         assert!(Username::parse("a.b-c_d9").is_ok());
         assert!(Username::parse("").unwrap_err().contains("required"));
         assert!(Username::parse("ab").unwrap_err().contains("3 to 32"));
-        assert!(Username::parse(&"a".repeat(33)).unwrap_err().contains("3 to 32"));
+        assert!(Username::parse(&"a".repeat(33))
+            .unwrap_err()
+            .contains("3 to 32"));
         assert!(Username::parse(".abc").unwrap_err().contains("start with"));
         assert!(Username::parse("ab c").unwrap_err().contains("a space"));
-        assert!(Username::parse("\u{0430}lice").unwrap_err().contains("start with"));
+        assert!(Username::parse("\u{0430}lice")
+            .unwrap_err()
+            .contains("start with"));
         assert_eq!(Username::parse("Alice").unwrap().key(), "alice");
     }
 
     #[test]
     fn password_rules() {
         assert!(Password::check_new("correct horse").is_ok());
-        assert!(Password::check_new("short").unwrap_err().contains("at least 12"));
-        assert!(Password::check_new(&"x".repeat(1025)).unwrap_err().contains("1024"));
+        assert!(Password::check_new("short")
+            .unwrap_err()
+            .contains("at least 12"));
+        assert!(Password::check_new(&"x".repeat(1025))
+            .unwrap_err()
+            .contains("1024"));
     }
 }

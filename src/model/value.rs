@@ -92,17 +92,27 @@ mod tests {
         assert!(SecretValue::new("x".into()).check(max).is_ok());
         assert!(SecretValue::new("line1\nline2\n".into()).check(max).is_ok());
         assert!(SecretValue::new("x".repeat(max)).check(max).is_ok());
-        assert!(SecretValue::new(String::new()).check(max).unwrap_err().contains("required"));
-        let big = SecretValue::new("x".repeat(max + 1)).check(max).unwrap_err();
+        assert!(SecretValue::new(String::new())
+            .check(max)
+            .unwrap_err()
+            .contains("required"));
+        let big = SecretValue::new("x".repeat(max + 1))
+            .check(max)
+            .unwrap_err();
         assert!(big.contains("at most 64 KiB"), "{big}");
-        assert!(SecretValue::new("a\0b".into()).check(max).unwrap_err().contains("NUL"));
+        assert!(SecretValue::new("a\0b".into())
+            .check(max)
+            .unwrap_err()
+            .contains("NUL"));
     }
 
     #[test]
     fn description_rules() {
         assert!(Description::check("").is_ok());
         assert!(Description::check("Production database").is_ok());
-        assert!(Description::check(&"d".repeat(201)).unwrap_err().contains("200"));
+        assert!(Description::check(&"d".repeat(201))
+            .unwrap_err()
+            .contains("200"));
         assert!(Description::check("a\nb").unwrap_err().contains("one line"));
     }
 }

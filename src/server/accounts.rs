@@ -106,7 +106,12 @@ pub async fn login(
     client: Option<String>,
 ) -> Result<UserInfo, AppError> {
     // Bounded so a huge field cannot bloat the throttle's memory.
-    let key: String = username.trim().to_ascii_lowercase().chars().take(64).collect();
+    let key: String = username
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(64)
+        .collect();
     let now = Instant::now();
     if let Some(wait) = state.throttle.check(&key, client.as_deref(), now) {
         let secs = wait.as_secs().max(1);
@@ -116,7 +121,11 @@ pub async fn login(
         });
     }
     let user = db::users::by_username_key(&state.db, &key).await?;
-    let ok = password::verify(user.as_ref().map(|u| u.password_hash.clone()), password_text).await?;
+    let ok = password::verify(
+        user.as_ref().map(|u| u.password_hash.clone()),
+        password_text,
+    )
+    .await?;
     let known = user.as_ref().map(|u| u.username.clone());
     let user = user.filter(|u| ok && !u.disabled);
     let event = AuditEvent {
@@ -130,7 +139,14 @@ pub async fn login(
     match user {
         Some(ref user) => {
             state.throttle.record_success(&key);
-            db::audit::record(&state.db, &AuditEvent { action: "login.succeeded", ..event }).await?;
+            db::audit::record(
+                &state.db,
+                &AuditEvent {
+                    action: "login.succeeded",
+                    ..event
+                },
+            )
+            .await?;
             Ok(UserInfo {
                 id: user.id.clone(),
                 username: user.username.clone(),
@@ -141,7 +157,14 @@ pub async fn login(
             state.throttle.record_failure(&key, client.as_deref(), now);
             // A name that matches no account is not recorded: people type passwords into the
             // username field.
-            db::audit::record(&state.db, &AuditEvent { action: "login.failed", ..event }).await?;
+            db::audit::record(
+                &state.db,
+                &AuditEvent {
+                    action: "login.failed",
+                    ..event
+                },
+            )
+            .await?;
             Err(AppError::InvalidCredentials)
         }
     }

@@ -40,7 +40,9 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
-    let store = LoginSessionStore::new(&db).await.map_err(StartError::Sessions)?;
+    let store = LoginSessionStore::new(&db)
+        .await
+        .map_err(StartError::Sessions)?;
     let leptos_options = LeptosOptions::builder()
         .output_name("lockbox")
         .site_root(config.site_root.display().to_string())
@@ -84,7 +86,9 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, provide_state, move || {
+            shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Innermost first: error statuses are set before the session layer decides to save.
         .layer(middleware::from_fn(web::api_errors::layer))
@@ -123,18 +127,24 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| StartError::Listen(listen, e))?;
-    let local = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen, e))?;
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| StartError::Listen(local, e))
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| StartError::Listen(local, e))
 }
 
 async fn shutdown_signal() {
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -6,7 +6,11 @@ use std::{io::BufRead, process::ExitCode};
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
-#[command(name = "lockbox", version, about = "Keep your secrets and hand chosen ones to your sessions")]
+#[command(
+    name = "lockbox",
+    version,
+    about = "Keep your secrets and hand chosen ones to your sessions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,9 @@ fn read_password() -> std::io::Result<Zeroizing<String>> {
     } else {
         let mut line = Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line)?;
-        Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string()))
+        Ok(Zeroizing::new(
+            line.trim_end_matches(['\r', '\n']).to_string(),
+        ))
     }
 }
 
@@ -88,7 +94,8 @@ pub async fn run() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match accounts::create_user(&state.db, &state.keyring, &username, password, admin).await {
+            match accounts::create_user(&state.db, &state.keyring, &username, password, admin).await
+            {
                 Ok(user) => {
                     let role = if user.is_admin { "admin" } else { "user" };
                     println!("created {role} {} ({})", user.username, user.id);

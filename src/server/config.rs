@@ -77,8 +77,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             (Some(_), Some(_)) => Err(ConfigError::Both { name }),
             (Some(v), None) => Ok(Some(SecretSetting(v.into()))),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::File { name, path, source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::File {
+                    name,
+                    path,
+                    source,
+                })?;
                 Ok(Some(SecretSetting(text.trim().to_string().into())))
             }
             (None, None) => Ok(None),
@@ -91,10 +94,13 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                name,
-                reason: format!("{e} (got {raw:?})"),
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: format!("{e} (got {raw:?})"),
+                }),
         }
     }
 
@@ -111,15 +117,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     pub fn config(&self) -> Result<Config, ConfigError> {
-        let data_dir = PathBuf::from(self.get("LOCKBOX_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let data_dir = PathBuf::from(
+            self.get("LOCKBOX_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
         let database_url = match self.secret("LOCKBOX_DATABASE_URL")? {
             Some(url) => url,
-            None => SecretSetting(
-                format!("sqlite://{}", data_dir.join("lockbox.db").display()).into(),
-            ),
+            None => {
+                SecretSetting(format!("sqlite://{}", data_dir.join("lockbox.db").display()).into())
+            }
         };
         let url = database_url.0.as_str();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid {
                 name: "LOCKBOX_DATABASE_URL",
                 reason: "must start with sqlite:, postgres:// or postgresql://".into(),
@@ -128,8 +140,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let defaults = Limits::default();
         let limits = Limits {
             max_value_bytes: self.parse("LOCKBOX_MAX_VALUE_BYTES", defaults.max_value_bytes)?,
-            max_secrets_per_user: self.parse("LOCKBOX_MAX_SECRETS", defaults.max_secrets_per_user)?,
-            max_session_bytes: self.parse("LOCKBOX_MAX_SESSION_BYTES", defaults.max_session_bytes)?,
+            max_secrets_per_user: self
+                .parse("LOCKBOX_MAX_SECRETS", defaults.max_secrets_per_user)?,
+            max_session_bytes: self
+                .parse("LOCKBOX_MAX_SESSION_BYTES", defaults.max_session_bytes)?,
         };
         if limits.max_value_bytes == 0 || limits.max_value_bytes > defaults.max_session_bytes {
             return Err(ConfigError::Invalid {
@@ -197,8 +211,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Env(move |name: &str| map.get(name).cloned()).config()
     }
 
@@ -229,11 +245,17 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        let e = config(&[("LOCKBOX_LISTEN", "nope")]).unwrap_err().to_string();
+        let e = config(&[("LOCKBOX_LISTEN", "nope")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LOCKBOX_LISTEN"), "{e}");
-        let e = config(&[("LOCKBOX_ALLOW_SIGNUP", "maybe")]).unwrap_err().to_string();
+        let e = config(&[("LOCKBOX_ALLOW_SIGNUP", "maybe")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LOCKBOX_ALLOW_SIGNUP"), "{e}");
-        let e = config(&[("LOCKBOX_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
+        let e = config(&[("LOCKBOX_DATABASE_URL", "mysql://x")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LOCKBOX_DATABASE_URL"), "{e}");
     }
 

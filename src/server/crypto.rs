@@ -41,7 +41,13 @@ fn seal_with(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Vec<u8
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
     let ciphertext = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         // Encryption fails only for inputs larger than the AEAD's limit (about 256 GiB).
         .expect("XChaCha20-Poly1305 encryption of a bounded input");
     let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
@@ -60,7 +66,13 @@ fn open_with(
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
     cipher
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Open)
 }
@@ -123,7 +135,11 @@ impl Kek {
     }
 
     pub fn wrap(&self, data_key: &DataKey, user_id: &str) -> Vec<u8> {
-        seal_with(&cipher(&self.key), data_key.0.as_ref(), &data_key_aad(user_id))
+        seal_with(
+            &cipher(&self.key),
+            data_key.0.as_ref(),
+            &data_key_aad(user_id),
+        )
     }
 
     pub fn unwrap(&self, wrapped: &[u8], user_id: &str) -> Result<DataKey, CryptoError> {
@@ -183,7 +199,11 @@ mod tests {
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 0x01;
-            assert_eq!(dk.open(&bad, &aad).unwrap_err(), CryptoError::Open, "byte {i}");
+            assert_eq!(
+                dk.open(&bad, &aad).unwrap_err(),
+                CryptoError::Open,
+                "byte {i}"
+            );
         }
         assert!(dk.open(&sealed[..10], &aad).is_err());
     }
@@ -195,7 +215,9 @@ mod tests {
         assert!(dk.open(&sealed, &secret_aad("u1", "s2")).is_err());
         assert!(dk.open(&sealed, &secret_aad("u2", "s1")).is_err());
         // Another user's data key cannot open it either.
-        assert!(DataKey::generate().open(&sealed, &secret_aad("u1", "s1")).is_err());
+        assert!(DataKey::generate()
+            .open(&sealed, &secret_aad("u1", "s1"))
+            .is_err());
     }
 
     #[test]
@@ -220,17 +242,32 @@ mod tests {
     fn wrong_kek_fails() {
         let dk = DataKey::generate();
         let wrapped = Kek::generate().wrap(&dk, "u1");
-        assert_eq!(Kek::generate().unwrap(&wrapped, "u1").unwrap_err(), CryptoError::Open);
+        assert_eq!(
+            Kek::generate().unwrap(&wrapped, "u1").unwrap_err(),
+            CryptoError::Open
+        );
     }
 
     #[test]
     fn wrong_key_lengths_are_rejected() {
-        assert_eq!(Kek::from_bytes(&[0u8; 31]).unwrap_err(), CryptoError::KeyLength(31));
-        assert_eq!(Kek::from_bytes(&[0u8; 33]).unwrap_err(), CryptoError::KeyLength(33));
+        assert_eq!(
+            Kek::from_bytes(&[0u8; 31]).unwrap_err(),
+            CryptoError::KeyLength(31)
+        );
+        assert_eq!(
+            Kek::from_bytes(&[0u8; 33]).unwrap_err(),
+            CryptoError::KeyLength(33)
+        );
         assert_eq!(Kek::from_bytes(&[]).unwrap_err(), CryptoError::KeyLength(0));
         let short = STANDARD.encode([1u8; 16]);
-        assert_eq!(Kek::from_base64(&short).unwrap_err(), CryptoError::KeyLength(16));
-        assert_eq!(Kek::from_base64("not base64!").unwrap_err(), CryptoError::KeyEncoding);
+        assert_eq!(
+            Kek::from_base64(&short).unwrap_err(),
+            CryptoError::KeyLength(16)
+        );
+        assert_eq!(
+            Kek::from_base64("not base64!").unwrap_err(),
+            CryptoError::KeyEncoding
+        );
     }
 
     #[test]

@@ -42,7 +42,10 @@ async fn data_key(state: &AppState, user_id: &str) -> Result<DataKey, AppError> 
         .await?
         .ok_or(AppError::Unauthorized)?;
     let kek = state.keyring.get(&row.dek_key_id).ok_or_else(|| {
-        internal("data key wrapped by a key this server does not hold", &row.dek_key_id)
+        internal(
+            "data key wrapped by a key this server does not hold",
+            &row.dek_key_id,
+        )
     })?;
     kek.unwrap(&row.dek_wrapped, user_id)
         .map_err(|e| internal("cannot unwrap a user's data key", e))

@@ -25,7 +25,10 @@ impl FormState {
     }
 
     pub fn error_for(&self, field: &str) -> Option<String> {
-        self.fields.iter().find(|f| f.field == field).map(|f| f.message.clone())
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.message.clone())
     }
 
     pub fn value(&self, field: &str) -> String {

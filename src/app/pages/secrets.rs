@@ -90,7 +90,7 @@ fn AddForm(state: FormState, max_kib: usize) -> impl IntoView {
 fn SecretTable(secrets: Vec<SecretMeta>, flash: Option<Flash>) -> impl IntoView {
     let rows = secrets
         .into_iter()
-        .map(|s| view! { <SecretRow secret=s flash=flash.clone()/> })
+        .map(|s| view! { <SecretRow secret=s flash=flash.clone()/> }.into_any())
         .collect_view();
     view! {
         <div class="table-wrap">
@@ -120,7 +120,8 @@ fn SecretRow(secret: SecretMeta, flash: Option<Flash>) -> impl IntoView {
     let slug = format!("s-{}", name.to_ascii_lowercase());
     let replace_prefix = format!("{slug}-replace");
     let delete_label = format!("Delete {name} permanently");
-    let delete_question = format!("Delete {name}? Sessions will no longer receive it. This cannot be undone.");
+    let delete_question =
+        format!("Delete {name}? Sessions will no longer receive it. This cannot be undone.");
     let delete_failed = delete.failed();
     let replaced = (secret.updated_at != secret.created_at).then_some(secret.updated_at);
     view! {

@@ -22,7 +22,9 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 fn hash_blocking(password: &Zeroizing<String>) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 pub async fn hash(password: Zeroizing<String>) -> Result<String, AppError> {
@@ -39,7 +41,9 @@ pub async fn verify(stored: Option<String>, password: Zeroizing<String>) -> Resu
         let hash_text = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&hash_text)
             .map_err(|e| crate::server::error::internal("stored password hash is unreadable", e))?;
-        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+        let ok = argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(real && ok)
     })
     .await?
@@ -56,14 +60,27 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = hash(Zeroizing::new("correct horse battery".into())).await.unwrap();
+        let h = hash(Zeroizing::new("correct horse battery".into()))
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(Some(h.clone()), Zeroizing::new("correct horse battery".into())).await.unwrap());
-        assert!(!verify(Some(h), Zeroizing::new("wrong".into())).await.unwrap());
+        assert!(verify(
+            Some(h.clone()),
+            Zeroizing::new("correct horse battery".into())
+        )
+        .await
+        .unwrap());
+        assert!(!verify(Some(h), Zeroizing::new("wrong".into()))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
     async fn unknown_user_never_verifies() {
-        assert!(!verify(None, Zeroizing::new("lockbox dummy password".into())).await.unwrap());
+        assert!(
+            !verify(None, Zeroizing::new("lockbox dummy password".into()))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -107,7 +107,8 @@ impl Throttle {
     /// Drops records that no longer matter (called periodically).
     pub fn prune(&self, now: Instant) {
         let keep = |r: &Record, p: &ThrottlePolicy| {
-            r.locked_until.is_some_and(|u| u > now) || now.duration_since(r.last_failure) < p.forget_after
+            r.locked_until.is_some_and(|u| u > now)
+                || now.duration_since(r.last_failure) < p.forget_after
         };
         self.accounts.retain(|_, r| keep(r, &self.account_policy));
         self.addresses.retain(|_, r| keep(r, &self.address_policy));
@@ -134,7 +135,9 @@ mod tests {
         // Another account from another address is not affected.
         assert!(t.check("bob", Some("5.6.7.8"), now).is_none());
         // The lock ends.
-        assert!(t.check("alice", None, now + Duration::from_secs(61)).is_none());
+        assert!(t
+            .check("alice", None, now + Duration::from_secs(61))
+            .is_none());
     }
 
     #[test]
@@ -167,6 +170,9 @@ mod tests {
         for _ in 0..40 {
             t.record_failure("dave", None, now);
         }
-        assert_eq!(t.check("dave", None, now), Some(Duration::from_secs(15 * 60)));
+        assert_eq!(
+            t.check("dave", None, now),
+            Some(Duration::from_secs(15 * 60))
+        );
     }
 }

@@ -29,8 +29,10 @@ const META: &str = "name, description, created_at, updated_at, last_used_at";
 
 pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<SecretMeta>> {
     let sql = format!("SELECT {META} FROM secrets WHERE user_id = $1 ORDER BY name_key");
-    let rows: Vec<MetaRow> =
-        on_pool!(&db.read, |p| sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
+    let rows: Vec<MetaRow> = on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

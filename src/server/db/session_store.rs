@@ -20,12 +20,16 @@ impl LoginSessionStore {
         // short single-statement writes wait on the busy timeout rather than failing.
         Ok(match &db.read {
             Pool::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone()).with_table_name("login_sessions").map_err(|e| sqlx::Error::Configuration(e.into()))?;
+                let store = SqliteStore::new(pool.clone())
+                    .with_table_name("login_sessions")
+                    .map_err(|e| sqlx::Error::Configuration(e.into()))?;
                 store.migrate().await?;
                 Self::Sqlite(store)
             }
             Pool::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone()).with_table_name("login_sessions").map_err(|e| sqlx::Error::Configuration(e.into()))?;
+                let store = PostgresStore::new(pool.clone())
+                    .with_table_name("login_sessions")
+                    .map_err(|e| sqlx::Error::Configuration(e.into()))?;
                 store.migrate().await?;
                 Self::Postgres(store)
             }

@@ -28,18 +28,26 @@ const COLUMNS: &str = "id, username, password_hash, is_admin, disabled, dek_wrap
 
 pub async fn by_username_key(db: &Db, key: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE username_key = $1");
-    on_pool!(&db.read, |p| sqlx::query_as(&sql).bind(key).fetch_optional(p).await)
+    on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(key)
+        .fetch_optional(p)
+        .await)
 }
 
 pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    on_pool!(&db.read, |p| sqlx::query_as(&sql).bind(id).fetch_optional(p).await)
+    on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(p)
+        .await)
 }
 
 pub async fn count(db: &Db) -> sqlx::Result<i64> {
-    on_pool!(&db.read, |p| sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(p)
-        .await)
+    on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(p)
+    .await)
 }
 
 /// Inserts the user. The first account on an empty database becomes admin, decided inside the
@@ -65,8 +73,9 @@ pub async fn insert(db: &Db, user: &NewUser<'_>, force_admin: bool) -> sqlx::Res
 
 /// Whether any user's data key is wrapped by a key other than `key_id` (for the key check).
 pub async fn key_ids_in_use(db: &Db) -> sqlx::Result<Vec<String>> {
-    on_pool!(&db.read, |p| sqlx::query_scalar("SELECT DISTINCT dek_key_id FROM users")
-        .fetch_all(p)
-        .await)
+    on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT DISTINCT dek_key_id FROM users"
+    )
+    .fetch_all(p)
+    .await)
 }
-

@@ -14,19 +14,34 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn layer(req: Request<Body>, next: Next) -> Response {
     let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let bytes = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
+    let mut bytes = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::TooManyRequests { retry_after_secs, .. } = err {
-            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = err
+        {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        // Every error body carries a readable message, including the variants without data.
+        if let Ok(serde_json::Value::Object(mut body)) = serde_json::to_value(&err) {
+            body.entry("message")
+                .or_insert_with(|| err.to_string().into());
+            bytes = serde_json::to_vec(&body).unwrap_or_default().into();
         }
     }
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(bytes))
 }

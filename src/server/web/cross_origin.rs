@@ -85,11 +85,17 @@ mod tests {
 
     #[test]
     fn origin_must_match_host() {
-        let same = headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]);
+        let same = headers(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ]);
         assert!(refusal(&Method::POST, &same).is_none());
         let other = headers(&[("origin", "http://evil.test"), ("host", "127.0.0.1:3000")]);
         assert!(refusal(&Method::POST, &other).is_some());
-        let port = headers(&[("origin", "http://127.0.0.1:4000"), ("host", "127.0.0.1:3000")]);
+        let port = headers(&[
+            ("origin", "http://127.0.0.1:4000"),
+            ("host", "127.0.0.1:3000"),
+        ]);
         assert!(refusal(&Method::DELETE, &port).is_some());
         let null = headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]);
         assert!(refusal(&Method::POST, &null).is_some());

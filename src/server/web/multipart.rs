@@ -41,7 +41,9 @@ fn text(bytes: Zeroizing<Vec<u8>>) -> Option<String> {
 pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretForm {
     let mut form = SecretForm::default();
     let Some(mut multipart) = data.into_inner() else {
-        form.error = Some(AppError::BadRequest { message: "Bad request: expected a form.".into() });
+        form.error = Some(AppError::BadRequest {
+            message: "Bad request: expected a form.".into(),
+        });
         return form;
     };
     let mut typed: Option<SecretValue> = None;
@@ -59,7 +61,11 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
             }
         };
         let name = field.name().unwrap_or_default().to_string();
-        let limit = if matches!(name.as_str(), "value" | "file") { max_value } else { MAX_TEXT_FIELD };
+        let limit = if matches!(name.as_str(), "value" | "file") {
+            max_value
+        } else {
+            MAX_TEXT_FIELD
+        };
         let read = match read_field(&mut field, limit).await {
             Ok(read) => read,
             Err(_) => {
@@ -72,7 +78,10 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
         let too_long = |field: &str| {
             FieldError::new(
                 field,
-                format!("Value must be at most {} KiB ({max_value} bytes).", max_value / 1024),
+                format!(
+                    "Value must be at most {} KiB ({max_value} bytes).",
+                    max_value / 1024
+                ),
             )
         };
         match (name.as_str(), read) {

@@ -1,0 +1,268 @@
+//! The secrets API over HTTP, on SQLite and PostgreSQL: ownership, authentication, cross-site
+//! protection, and that a value never comes back out.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{Backend, Client, TestApp};
+
+const MUTATING: [&str; 7] = [
+    "/api/signup",
+    "/api/login",
+    "/api/logout",
+    "/api/secrets/create",
+    "/api/secrets/upload",
+    "/api/secrets/replace",
+    "/api/secrets/delete",
+];
+
+async fn users_cannot_touch_each_others_secrets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    assert_eq!(alice.create("ALICE_TOKEN", "alice-value").await.status, 200);
+
+    // Bob sees nothing of Alice's and cannot replace or delete it by name.
+    assert!(bob.names().await.is_empty());
+    let r = bob
+        .post(
+            "/api/secrets/replace",
+            &[("name", "ALICE_TOKEN"), ("value", "x")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = bob
+        .post("/api/secrets/delete", &[("name", "ALICE_TOKEN")])
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // Bob may use the same name for a secret of his own; it stays separate.
+    assert_eq!(bob.create("ALICE_TOKEN", "bob-value").await.status, 200);
+    let r = bob
+        .post("/api/secrets/delete", &[("name", "alice_token")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(alice.names().await, vec!["ALICE_TOKEN"]);
+    assert!(bob.names().await.is_empty());
+}
+both!(
+    users_cannot_touch_each_others_secrets,
+    crate::users_cannot_touch_each_others_secrets
+);
+
+async fn signed_out_gets_401(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anon = app.client();
+    for path in [
+        "/api/secrets/list",
+        "/api/secrets/create",
+        "/api/secrets/replace",
+        "/api/secrets/delete",
+    ] {
+        let r = anon.post(path, &[("name", "X"), ("value", "v")]).await;
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"], "unauthorized");
+        assert!(r.json()["message"].as_str().unwrap().contains("Sign in"));
+    }
+    // A signed-out session cannot be used again.
+    let alice = app.user("alice").await;
+    assert_eq!(alice.post("/api/logout", &[]).await.status, 200);
+    assert_eq!(alice.post("/api/secrets/list", &[]).await.status, 401);
+}
+both!(signed_out_gets_401, crate::signed_out_gets_401);
+
+async fn cross_site_posts_get_403(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    assert_eq!(alice.create("KEEP", "v").await.status, 200);
+    let host = alice.base.trim_start_matches("http://").to_string();
+    let same_origin = format!("http://{host}");
+    let hostile: [&[(&str, &str)]; 4] = [
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")],
+        &[("Origin", "http://evil.example")],
+        &[("Origin", "null")],
+    ];
+    let form: &[(&str, &str)] = &[
+        ("name", "KEEP"),
+        ("value", "changed"),
+        ("username", "alice"),
+        ("password", common::PASSWORD),
+    ];
+    for path in MUTATING {
+        for headers in hostile {
+            let r = alice.post_with_headers(path, form, headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+    // Nothing changed, and Alice is still signed in.
+    assert_eq!(alice.names().await, vec!["KEEP"]);
+    // Same-origin browser requests pass.
+    let ok = alice
+        .post_with_headers(
+            "/api/secrets/list",
+            &[],
+            &[("Sec-Fetch-Site", "same-origin"), ("Origin", &same_origin)],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let ok = alice
+        .post_with_headers("/api/secrets/list", &[], &[("Origin", &same_origin)])
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+both!(cross_site_posts_get_403, crate::cross_site_posts_get_403);
+
+/// Searches every response, every log line and every database byte for the sentinel.
+async fn sentinel_value_never_leaves(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let sentinel = format!("SENTINEL-{}", uuid::Uuid::new_v4().simple());
+    let rotated = format!("ROTATED-{}", uuid::Uuid::new_v4().simple());
+    let alice = app.user("alice").await;
+    let mut replies = Vec::new();
+    replies.push(alice.create("DB_PASSWORD", &sentinel).await);
+    // Errors on the same request must not echo it either.
+    replies.push(alice.create("DB_PASSWORD", &sentinel).await);
+    replies.push(alice.create("9BAD", &sentinel).await);
+    replies.push(
+        alice
+            .post(
+                "/api/secrets/create",
+                &[("name", "X"), ("value", &format!("{sentinel}\0"))],
+            )
+            .await,
+    );
+    replies.push(
+        alice
+            .post(
+                "/api/secrets/replace",
+                &[("name", "NOPE"), ("value", &sentinel)],
+            )
+            .await,
+    );
+    replies.push(
+        alice
+            .post(
+                "/api/secrets/replace",
+                &[("name", "DB_PASSWORD"), ("value", &rotated)],
+            )
+            .await,
+    );
+    replies.push(alice.post("/api/secrets/list", &[]).await);
+    replies.push(alice.get("/settings/secrets").await);
+    replies.push(
+        alice
+            .post_with_headers(
+                "/api/secrets/create",
+                &[("name", "AGAIN"), ("value", &sentinel)],
+                &[("Accept", "text/html")],
+            )
+            .await,
+    );
+    replies.push(alice.get("/settings/secrets").await);
+    assert_eq!(replies[0].status, 200);
+    assert_eq!(replies[5].status, 200);
+    assert!(
+        replies[7].body.contains("DB_PASSWORD"),
+        "the page lists the name"
+    );
+    for (i, r) in replies.iter().enumerate() {
+        for s in [&sentinel, &rotated] {
+            assert!(
+                !r.body.contains(s.as_str()),
+                "reply {i} leaked the value: {}",
+                r.body
+            );
+            for (k, v) in &r.headers {
+                assert!(
+                    !v.as_bytes().windows(s.len()).any(|w| w == s.as_bytes()),
+                    "header {k} leaked"
+                );
+            }
+        }
+    }
+    // Stop the server (SIGKILL, so nothing gets a chance to tidy up) and read the files.
+    app.stop();
+    let logs = app.all_logs();
+    assert!(
+        logs.contains("secret") || logs.contains("listening"),
+        "logs were captured"
+    );
+    for s in [&sentinel, &rotated] {
+        assert!(!logs.contains(s.as_str()), "logs leaked the value");
+        for (path, bytes) in app.data_files() {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{} holds the plaintext",
+                path.display()
+            );
+        }
+    }
+    if backend == Backend::Sqlite {
+        let files: Vec<String> = app
+            .data_files()
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        assert!(files.iter().any(|f| f.ends_with("lockbox.db")), "{files:?}");
+        assert!(
+            files.iter().any(|f| f.ends_with("lockbox.db-wal")),
+            "WAL searched too: {files:?}"
+        );
+    }
+    // The values are still there, sealed: the server restarts and lists them.
+    app.start().unwrap();
+    let alice = relogin(&app, "alice").await;
+    assert_eq!(alice.names().await, vec!["AGAIN", "DB_PASSWORD"]);
+}
+both!(
+    sentinel_value_never_leaves,
+    crate::sentinel_value_never_leaves
+);
+
+pub async fn relogin(app: &TestApp, username: &str) -> Client {
+    let c = app.client();
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", username), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c
+}
+
+async fn metadata_round_trip(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let r = alice
+        .post(
+            "/api/secrets/create",
+            &[
+                ("name", "API_TOKEN"),
+                ("value", "v1"),
+                ("description", "CI token"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let created = r.json();
+    assert_eq!(created["name"], "API_TOKEN");
+    assert_eq!(created["description"], "CI token");
+    assert!(created["last_used_at"].is_null());
+    assert!(created.get("value").is_none());
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let r = alice
+        .post(
+            "/api/secrets/replace",
+            &[("name", "api_token"), ("value", "v2")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let replaced = r.json();
+    assert_eq!(replaced["created_at"], created["created_at"]);
+    assert!(replaced["updated_at"].as_i64() > created["updated_at"].as_i64());
+    let list = alice.post("/api/secrets/list", &[]).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["updated_at"], replaced["updated_at"]);
+}
+both!(metadata_round_trip, crate::metadata_round_trip);
