@@ -19,6 +19,9 @@ pub struct Ctx {
     pub session: Session,
     pub client: Option<String>,
     pub plain_form: bool,
+    /// The path of the page the request came from (its `Referer`), where a plain form post
+    /// returns to. Only the path is kept, so a redirect never leaves this site.
+    pub back: String,
 }
 
 pub fn ctx() -> Result<Ctx, AppError> {
@@ -40,11 +43,20 @@ pub fn ctx() -> Result<Ctx, AppError> {
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
+    let back = parts
+        .headers
+        .get(http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<http::Uri>().ok())
+        .map(|uri| uri.path().to_string())
+        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .unwrap_or_else(|| "/".to_string());
     Ok(Ctx {
         state,
         session,
         client,
         plain_form,
+        back,
     })
 }
 
@@ -58,7 +70,8 @@ impl Ctx {
 
     /// For a plain form post, leaves the outcome for the page the browser is sent back to:
     /// a notice on success; on failure the errors and the user's input (the caller passes only
-    /// fields that are not secret). Then sends the browser to `to` (or back where it came from).
+    /// fields that are not secret). Then sends the browser to `to` on success, else back where it
+    /// came from (replacing the framework's redirect, which would put the error in the URL).
     pub async fn finish<T>(
         &self,
         form: &str,
@@ -88,8 +101,9 @@ impl Ctx {
             },
         };
         session::set_flash(&self.session, &flash).await?;
-        if let (Ok(_), Some(to)) = (&result, to) {
-            leptos_axum::redirect(to);
+        match (&result, to) {
+            (Ok(_), Some(to)) => leptos_axum::redirect(to),
+            _ => leptos_axum::redirect(&self.back),
         }
         result
     }

@@ -1,0 +1,467 @@
+//! Accounts over HTTP: sign-up rules, sign-in, the login session cookie, throttling, the audit
+//! trail, plain form posts, and the command line.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{Backend, ServerOptions, TestApp, PASSWORD};
+
+fn cookie<'a>(r: &'a common::Reply, name: &str) -> Option<&'a str> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+async fn first_account_is_admin_and_signup_follows_config(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        ServerOptions {
+            extra_env: vec![("LOCKBOX_ALLOW_SIGNUP".into(), "false".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let first = app.client();
+    let r = first
+        .post(
+            "/api/signup",
+            &[("username", "root"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["is_admin"], true);
+    let c = cookie(&r, "lockbox_session").expect("signed in at once");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"),
+        "{c}"
+    );
+    // Closed afterwards.
+    let r = app
+        .client()
+        .post(
+            "/api/signup",
+            &[("username", "eve"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("Sign-up is closed"));
+
+    // Open sign-up: later accounts are plain users; names are unique ignoring case.
+    let open = TestApp::spawn(backend).await;
+    assert_eq!(
+        open.client()
+            .post(
+                "/api/signup",
+                &[("username", "first"), ("password", PASSWORD)]
+            )
+            .await
+            .json()["is_admin"],
+        true
+    );
+    let r = open
+        .client()
+        .post(
+            "/api/signup",
+            &[("username", "second"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.json()["is_admin"], false);
+    let r = open
+        .client()
+        .post(
+            "/api/signup",
+            &[("username", "SECOND"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = open
+        .client()
+        .post("/api/signup", &[("username", "x"), ("password", "short")])
+        .await;
+    assert_eq!(r.status, 422);
+    let fields: Vec<_> = r.json()["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["username", "password"],
+        "both problems reported at once"
+    );
+}
+both!(
+    first_account_is_admin_and_signup_follows_config,
+    crate::first_account_is_admin_and_signup_follows_config
+);
+
+async fn sign_in_errors_are_generic_and_the_session_id_is_cycled(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("alice").await;
+    let c = app.client();
+    let wrong = c
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", "not the password")],
+        )
+        .await;
+    let unknown = c
+        .post(
+            "/api/login",
+            &[("username", "nobody"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        wrong.body, unknown.body,
+        "same answer whether or not the account exists"
+    );
+    assert!(wrong.body.contains("Incorrect username or password."));
+
+    // A plain form post leaves a session (for its flash); signing in must replace its id.
+    let r = c
+        .post_with_headers(
+            "/api/login",
+            &[("username", "alice"), ("password", "nope-nope-nope")],
+            &[
+                ("Accept", "text/html"),
+                ("Referer", &format!("{}/login", c.base)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    let before = cookie(&r, "lockbox_session")
+        .expect("a session for the flash")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", "ALICE"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "usernames match ignoring case: {}", r.body);
+    let after = cookie(&r, "lockbox_session")
+        .expect("new cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(before, after, "session id cycled at sign-in");
+    // The old id is worthless.
+    let stale = app.client();
+    let r = stale
+        .post_with_headers("/api/secrets/list", &[], &[("Cookie", &before)])
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(c.post("/api/secrets/list", &[]).await.status, 200);
+}
+both!(
+    sign_in_errors_are_generic_and_the_session_id_is_cycled,
+    crate::sign_in_errors_are_generic_and_the_session_id_is_cycled
+);
+
+async fn failed_sign_ins_are_throttled_and_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("alice").await;
+    let c = app.client();
+    for _ in 0..5 {
+        let r = c
+            .post(
+                "/api/login",
+                &[("username", "alice"), ("password", "guess-guess-guess")],
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", "guess-guess-guess")],
+        )
+        .await;
+    assert_eq!(
+        r.status, 401,
+        "the sixth failure is counted, then the lock starts"
+    );
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        r.status, 429,
+        "locked even with the right password: {}",
+        r.body
+    );
+    assert!(r.headers.get("retry-after").is_some());
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("Too many failed sign-ins"));
+    // Another account is not locked.
+    app.user("bob").await;
+    let r = app
+        .client()
+        .post("/api/login", &[("username", "bob"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(r.status, 200);
+
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.as_str() == "login.failed")
+            .count(),
+        6
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.as_str() == "login.succeeded")
+            .count(),
+        1
+    );
+}
+both!(
+    failed_sign_ins_are_throttled_and_audited,
+    crate::failed_sign_ins_are_throttled_and_audited
+);
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    use sqlx::Connection;
+    let url =
+        app.db.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", app.data_path().join("lockbox.db").display())
+        });
+    let q = "SELECT action FROM audit_events ORDER BY id";
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
+    }
+}
+
+async fn secret_changes_are_audited_without_values(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    alice.create("TOKEN", "audit-sentinel-1").await;
+    alice
+        .post(
+            "/api/secrets/replace",
+            &[("name", "TOKEN"), ("value", "audit-sentinel-2")],
+        )
+        .await;
+    alice
+        .post("/api/secrets/delete", &[("name", "TOKEN")])
+        .await;
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.starts_with("secret."))
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec!["secret.created", "secret.replaced", "secret.deleted"]
+    );
+}
+both!(
+    secret_changes_are_audited_without_values,
+    crate::secret_changes_are_audited_without_values
+);
+
+/// Without JavaScript a form post is answered with a redirect back, and the page then shows the
+/// outcome: the errors with the user's input kept, except the value.
+async fn plain_form_posts_redirect_back_with_errors_and_input(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let page = format!("{}/settings/secrets", alice.base);
+    let html = [
+        ("Accept", "text/html,application/xhtml+xml"),
+        ("Referer", page.as_str()),
+    ];
+    let r = alice
+        .post_with_headers(
+            "/api/secrets/create",
+            &[
+                ("name", "9bad"),
+                ("value", "typed-value-xyz"),
+                ("description", "kept description"),
+            ],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.headers["location"], "/settings/secrets",
+        "back, with nothing in the URL"
+    );
+    let body = alice.get("/settings/secrets").await.body;
+    assert!(body.contains("There is a problem"), "error summary shown");
+    assert!(
+        body.contains("Name must start with a letter A–Z or an underscore, not &#x27;9&#x27;.")
+            || body.contains("not '9'"),
+        "rule named"
+    );
+    assert!(body.contains("value=\"9bad\""), "name kept");
+    assert!(
+        body.contains("value=\"kept description\""),
+        "description kept"
+    );
+    assert!(
+        !body.contains("typed-value-xyz"),
+        "the value is not sent back"
+    );
+    assert!(body.contains("aria-invalid=\"true\""));
+    // The flash is shown once.
+    assert!(!alice
+        .get("/settings/secrets")
+        .await
+        .body
+        .contains("There is a problem"));
+
+    let r = alice
+        .post_with_headers(
+            "/api/secrets/create",
+            &[("name", "GOOD"), ("value", "v")],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    let body = alice.get("/settings/secrets").await.body;
+    assert!(body.contains("Secret GOOD added."));
+    assert!(body.contains("data-secret=\"GOOD\""));
+
+    // Signed out, the page sends the browser to sign in.
+    let anon = app.client();
+    let r = anon
+        .send(
+            anon.http
+                .get(format!("{}/settings/secrets", anon.base))
+                .header("Accept", "text/html"),
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.headers["location"], "/login");
+}
+both!(
+    plain_form_posts_redirect_back_with_errors_and_input,
+    crate::plain_form_posts_redirect_back_with_errors_and_input
+);
+
+/// The add form is multipart so a file can be uploaded; the file's content becomes the value.
+async fn upload_form_takes_a_file(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let pem = "-----BEGIN KEY-----\nupload-sentinel\n-----END KEY-----\n";
+    let form = reqwest::multipart::Form::new()
+        .text("name", "TLS_KEY")
+        .text("value", "")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pem.as_bytes().to_vec()).file_name("key.pem"),
+        )
+        .text("description", "from a file");
+    let r = alice
+        .send(
+            alice
+                .http
+                .post(format!("{}/api/secrets/upload", alice.base))
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("upload-sentinel"));
+    let stored = common::decrypt_all(&app).await;
+    assert_eq!(stored, vec![("alice".into(), "TLS_KEY".into(), pem.into())]);
+
+    let too_big = reqwest::multipart::Form::new().text("name", "BIG").part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'x'; 70 * 1024]).file_name("big.bin"),
+    );
+    let r = alice
+        .send(
+            alice
+                .http
+                .post(format!("{}/api/secrets/upload", alice.base))
+                .multipart(too_big),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("at most 64 KiB"));
+    let binary = reqwest::multipart::Form::new().text("name", "BIN").part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0xff, 0xfe, 0x00]).file_name("b.bin"),
+    );
+    let r = alice
+        .send(
+            alice
+                .http
+                .post(format!("{}/api/secrets/upload", alice.base))
+                .multipart(binary),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("UTF-8"));
+    assert_eq!(alice.names().await, vec!["TLS_KEY"]);
+}
+both!(upload_form_takes_a_file, crate::upload_form_takes_a_file);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_creates_users() {
+    use std::io::Write;
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    app.stop();
+    let run = |args: &[&str], password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockbox"))
+            .args(args)
+            .env("LOCKBOX_DATA_DIR", app.data_path())
+            .env(
+                "LOCKBOX_MASTER_KEY",
+                app.options.master_key.as_ref().unwrap(),
+            )
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["admin", "create-user", "opsadmin", "--admin"], PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin opsadmin"));
+    let out = run(&["admin", "create-user", "weak"], "short");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+    app.start().unwrap();
+    let c = app.client();
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", "opsadmin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["is_admin"], true);
+}
