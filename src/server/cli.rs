@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
     about = "Keep your secrets and hand chosen ones to your sessions"
 )]
 struct Cli {
+    /// What to do; `serve` when left out.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -68,7 +69,7 @@ pub async fn run() -> ExitCode {
         }
     };
     telemetry::init(&config);
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match app::serve(config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

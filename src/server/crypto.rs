@@ -162,6 +162,21 @@ impl Kek {
 /// A user's data key, in memory only while in use.
 pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
 
+// Keys never print: Debug shows the key id at most.
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey([redacted])")
+    }
+}
+
+impl std::fmt::Debug for Kek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kek")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DataKey {
     pub fn generate() -> Self {
         Self(random_key())

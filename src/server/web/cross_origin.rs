@@ -21,10 +21,7 @@ pub fn refusal(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
             _ => Some("cross-site request refused (Sec-Fetch-Site)"),
         };
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return None;
-    };
-    let origin = origin.to_str().unwrap_or("");
+    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
