@@ -52,21 +52,20 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
     let ctx = super::ctx::ctx()?;
     let max = ctx.state.limits().max_value_bytes;
     let mut form = crate::server::web::multipart::read_secret_form(data, max).await;
-    let result = match form.error.take() {
-        Some(e) => Err(e),
-        None => {
-            async {
-                let user = ctx.user().await?;
-                let actor = Actor {
-                    user: &user,
-                    client: ctx.client.clone(),
-                };
-                let value = std::mem::take(&mut form.value);
-                service::create(&ctx.state, &actor, &form.name, value, &form.description).await
-            }
-            .await
+    let result = async {
+        // Authenticate before saying anything about the form.
+        let user = ctx.user().await?;
+        if let Some(e) = form.error.take() {
+            return Err(e);
         }
-    };
+        let actor = Actor {
+            user: &user,
+            client: ctx.client.clone(),
+        };
+        let value = std::mem::take(&mut form.value);
+        service::create(&ctx.state, &actor, &form.name, value, &form.description).await
+    }
+    .await;
     let values = [
         ("name", form.name.as_str()),
         ("description", form.description.as_str()),

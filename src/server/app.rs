@@ -15,7 +15,7 @@ use axum::{extract::State, http::StatusCode, middleware, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// Largest request body accepted (a 64 KiB value, percent-encoded, fits with room to spare).
@@ -83,9 +83,17 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .with_secure(config.secure_cookies)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
+    // The compiled bundle and public assets are plain files: serve them directly rather than
+    // through the app's fallback, which renders pages.
+    let site_root = config.site_root.clone();
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .route_service(
+            "/favicon.svg",
+            tower_http::services::ServeFile::new(site_root.join("favicon.svg")),
+        )
         .leptos_routes_with_context(&state, routes, provide_state, move || {
             shell(options.clone())
         })
