@@ -64,6 +64,5 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<UserInfo>, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = crate::server::auth::session::current(&ctx.state, &ctx.session).await?;
-    Ok(user.map(|u| u.info()))
+    Ok(ctx.current_user().await?.map(|u| u.info()))
 }

@@ -14,6 +14,10 @@ use leptos::prelude::use_context;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
+/// The signed-in user of the current request, once looked up (provided fresh per request).
+#[derive(Clone, Default)]
+pub struct RequestUser(std::sync::Arc<tokio::sync::OnceCell<Option<AuthUser>>>);
+
 pub struct Ctx {
     pub state: AppState,
     pub session: Session,
@@ -61,11 +65,19 @@ pub fn ctx() -> Result<Ctx, AppError> {
 }
 
 impl Ctx {
+    /// The signed-in user, if any, looked up once per request however many server functions
+    /// a page calls.
+    pub async fn current_user(&self) -> Result<Option<AuthUser>, AppError> {
+        let lookup = || session::current(&self.state, &self.session);
+        match use_context::<RequestUser>() {
+            Some(memo) => memo.0.get_or_try_init(lookup).await.cloned(),
+            None => lookup().await,
+        }
+    }
+
     /// The signed-in user, or 401.
     pub async fn user(&self) -> Result<AuthUser, AppError> {
-        session::current(&self.state, &self.session)
-            .await?
-            .ok_or(AppError::Unauthorized)
+        self.current_user().await?.ok_or(AppError::Unauthorized)
     }
 
     /// For a plain form post, leaves the outcome for the page the browser is sent back to:

@@ -73,7 +73,10 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     let config = state.config.clone();
     let routes = generate_route_list(App);
     let context_state = state.clone();
-    let provide_state = move || provide_context(context_state.clone());
+    let provide_state = move || {
+        provide_context(context_state.clone());
+        provide_context(crate::api::ctx::RequestUser::default());
+    };
     let options = state.leptos_options.clone();
     let idle = time::Duration::seconds(config.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
