@@ -238,19 +238,7 @@ both!(
 );
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
-    use sqlx::Connection;
-    let url =
-        app.db.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", app.data_path().join("lockbox.db").display())
-        });
-    let q = "SELECT action FROM audit_events ORDER BY id";
-    if url.starts_with("sqlite") {
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
-    }
+    common::query_column(app, "SELECT action FROM audit_events ORDER BY id").await
 }
 
 async fn secret_changes_are_audited_without_values(backend: Backend) {

@@ -80,27 +80,14 @@ async fn kill_during_concurrent_creates(backend: Backend) {
         assert_eq!(value, &format!("value-of-{user}-{n}\nline two"));
     }
     // Each created secret has its audit record (same transaction).
-    let audits: i64 = {
-        let url = app.db.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", app.data_path().join("lockbox.db").display())
-        });
-        count_audits(&url).await
-    };
-    assert_eq!(audits as usize, stored.len());
+    let audits: Vec<i64> = common::query_column(
+        &app,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'secret.created'",
+    )
+    .await;
+    assert_eq!(audits[0] as usize, stored.len());
 }
 both!(
     kill_during_concurrent_creates,
     crate::kill_during_concurrent_creates
 );
-
-async fn count_audits(url: &str) -> i64 {
-    use sqlx::Connection;
-    let q = "SELECT COUNT(*) FROM audit_events WHERE action = 'secret.created'";
-    if url.starts_with("sqlite") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_scalar(q).fetch_one(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_scalar(q).fetch_one(&mut c).await.unwrap()
-    }
-}

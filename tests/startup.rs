@@ -113,11 +113,6 @@ async fn embedded_default_generates_and_guards_its_key_file() {
 
 /// Every row of the tables a start could write to, as text.
 async fn snapshot(app: &TestApp) -> Vec<String> {
-    use sqlx::Connection;
-    let url =
-        app.db.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", app.data_path().join("lockbox.db").display())
-        });
     let queries = [
         "SELECT key_id FROM keyring ORDER BY key_id",
         "SELECT id || ':' || username || ':' || dek_key_id FROM users ORDER BY id",
@@ -126,14 +121,7 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
     ];
     let mut out = Vec::new();
     for q in queries {
-        let rows: Vec<String> = if url.starts_with("sqlite") {
-            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
-        } else {
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(q).fetch_all(&mut c).await.unwrap()
-        };
-        out.extend(rows);
+        out.extend(common::query_column::<String>(app, q).await);
     }
     assert!(out.len() >= 4, "snapshot has rows: {out:?}");
     out

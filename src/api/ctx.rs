@@ -6,6 +6,7 @@ use crate::{
     server::{
         auth::session::{self, AuthUser},
         error::internal,
+        secrets::Actor,
         state::AppState,
     },
 };
@@ -78,6 +79,14 @@ impl Ctx {
     /// The signed-in user, or 401.
     pub async fn user(&self) -> Result<AuthUser, AppError> {
         self.current_user().await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user and where they are, for services that audit what they do; or 401.
+    pub async fn actor(&self) -> Result<Actor, AppError> {
+        Ok(Actor {
+            user: self.user().await?,
+            client: self.client.clone(),
+        })
     }
 
     /// For a plain form post, leaves the outcome for the page the browser is sent back to:

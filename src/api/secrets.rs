@@ -3,7 +3,7 @@
 
 use crate::model::{AppError, SecretMeta, SecretValue};
 #[cfg(feature = "ssr")]
-use crate::server::secrets::{self as service, Actor};
+use crate::server::secrets as service;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
@@ -23,11 +23,7 @@ pub async fn create_secret(
     let ctx = super::ctx::ctx()?;
     let description = description.unwrap_or_default();
     let result = async {
-        let user = ctx.user().await?;
-        let actor = Actor {
-            user: &user,
-            client: ctx.client.clone(),
-        };
+        let actor = ctx.actor().await?;
         service::create(&ctx.state, &actor, &name, value, &description).await
     }
     .await;
@@ -54,14 +50,10 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
     let mut form = crate::server::web::multipart::read_secret_form(data, max).await;
     let result = async {
         // Authenticate before saying anything about the form.
-        let user = ctx.user().await?;
+        let actor = ctx.actor().await?;
         if let Some(e) = form.error.take() {
             return Err(e);
         }
-        let actor = Actor {
-            user: &user,
-            client: ctx.client.clone(),
-        };
         let value = std::mem::take(&mut form.value);
         service::create(&ctx.state, &actor, &form.name, value, &form.description).await
     }
@@ -84,11 +76,7 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
 pub async fn replace_secret(name: String, value: SecretValue) -> Result<SecretMeta, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let user = ctx.user().await?;
-        let actor = Actor {
-            user: &user,
-            client: ctx.client.clone(),
-        };
+        let actor = ctx.actor().await?;
         service::replace(&ctx.state, &actor, &name, value).await
     }
     .await;
@@ -107,11 +95,7 @@ pub async fn replace_secret(name: String, value: SecretValue) -> Result<SecretMe
 pub async fn delete_secret(name: String) -> Result<(), AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let user = ctx.user().await?;
-        let actor = Actor {
-            user: &user,
-            client: ctx.client.clone(),
-        };
+        let actor = ctx.actor().await?;
         service::delete(&ctx.state, &actor, &name).await
     }
     .await;

@@ -13,12 +13,12 @@ use crate::{
 };
 
 /// Who is acting, for the audit trail.
-pub struct Actor<'a> {
-    pub user: &'a AuthUser,
+pub struct Actor {
+    pub user: AuthUser,
     pub client: Option<String>,
 }
 
-impl Actor<'_> {
+impl Actor {
     fn event<'e>(&'e self, action: &'e str, target: &'e str) -> AuditEvent<'e> {
         AuditEvent {
             at: db::now_ms(),
@@ -57,7 +57,7 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SecretMeta>, 
 
 pub async fn create(
     state: &AppState,
-    actor: &Actor<'_>,
+    actor: &Actor,
     name: &str,
     value: SecretValue,
     description: &str,
@@ -127,7 +127,7 @@ fn no_such_secret(name: &SecretName) -> AppError {
 
 pub async fn replace(
     state: &AppState,
-    actor: &Actor<'_>,
+    actor: &Actor,
     name: &str,
     value: SecretValue,
 ) -> Result<SecretMeta, AppError> {
@@ -154,7 +154,7 @@ pub async fn replace(
         .ok_or_else(|| no_such_secret(&name))
 }
 
-pub async fn delete(state: &AppState, actor: &Actor<'_>, name: &str) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), AppError> {
     let name = parse_name(name)?;
     let event = actor.event("secret.deleted", name.as_str());
     if db::secrets::delete(&state.db, &actor.user.id, &name.key(), &event).await? {

@@ -496,3 +496,24 @@ pub async fn decrypt_all(app: &TestApp) -> Vec<(String, String, String)> {
     out.sort();
     out
 }
+
+/// Runs a query returning one column on the app's database (SQLite or PostgreSQL).
+pub async fn query_column<T>(app: &TestApp, sql: &str) -> Vec<T>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    use sqlx::Connection;
+    match &app.db.url {
+        None => {
+            let url = format!("sqlite://{}", app.data_path().join("lockbox.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+        }
+        Some(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
