@@ -24,6 +24,25 @@ test('the secrets page, with a secret listed, has no WCAG 2.x A/AA violations', 
   await expect(secretRow(page, 'API_TOKEN')).toBeVisible();
   await settle(page, true);
 
+  await expectNoViolations(page);
+
+  // The replace and delete forms that open under a row.
+  for (const action of ['replace', 'delete']) {
+    await page.goto(`/settings/secrets?${action}=API_TOKEN`);
+    await expect(page.locator('tr[data-manage="API_TOKEN"]')).toBeVisible();
+    await settle(page, true);
+    await expectNoViolations(page);
+  }
+});
+
+test('the sign-in and sign-up pages have no WCAG 2.x A/AA violations', async ({ page }) => {
+  for (const path of ['/login', '/signup', '/']) {
+    await page.goto(path);
+    await expectNoViolations(page);
+  }
+});
+
+async function expectNoViolations(page: import('@playwright/test').Page) {
   const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
   const summary = results.violations.map((v) => ({
     id: v.id,
@@ -32,4 +51,4 @@ test('the secrets page, with a secret listed, has no WCAG 2.x A/AA violations', 
     targets: v.nodes.map((n) => n.target.join(' ')),
   }));
   expect(summary).toEqual([]);
-});
+}

@@ -299,9 +299,11 @@ export async function mainPath(page: Page, opts: { javaScript: boolean }): Promi
   await watch.expectNoResponseContains(first);
 
   // Replace its value; neither the old nor the new value shows.
-  await row.locator('summary', { hasText: 'Replace value' }).click();
-  await row.getByLabel('Value', { exact: true }).fill(fakePem(second));
-  await row.getByRole('button', { name: 'Replace value', exact: true }).click();
+  await row.getByRole('link', { name: `Replace value of ${name}`, exact: true }).click();
+  const replacePanel = page.locator(`tr[data-manage="${name}"]`);
+  await expect(replacePanel.getByLabel('Value', { exact: true })).toBeFocused();
+  await replacePanel.getByLabel('Value', { exact: true }).fill(fakePem(second));
+  await replacePanel.getByRole('button', { name: 'Replace value', exact: true }).click();
   await expectPath(page, '/settings/secrets');
   await expect(notice(page)).toHaveText(`Value of ${name} replaced.`);
   await expect(secretRow(page, name)).toBeVisible();
@@ -340,17 +342,19 @@ export async function mainPath(page: Page, opts: { javaScript: boolean }): Promi
   await expectHtmlLacks(page, first, second, rejected);
   await watch.expectNoResponseContains(first, second, rejected);
 
-  // Delete it with the keyboard alone: focus the row's "Delete" disclosure, Enter opens it,
-  // Tab reaches the confirm button, Enter submits.
-  const deleteSummary = secretRow(page, name).locator('summary', { hasText: /^Delete$/ });
-  await deleteSummary.focus();
-  await expect(deleteSummary).toBeFocused();
+  // Delete it with the keyboard alone: Tab from the row's "Replace value" link to its "Delete"
+  // link, Enter opens the confirmation with its button focused, Enter confirms.
+  await secretRow(page, name).getByRole('link', { name: `Replace value of ${name}`, exact: true }).focus();
+  await page.keyboard.press('Tab');
+  const deleteLink = secretRow(page, name).getByRole('link', { name: `Delete ${name}`, exact: true });
+  await expect(deleteLink).toBeFocused();
+  await expect(deleteLink).toHaveText('Delete');
   await page.keyboard.press('Enter');
-  const confirm = secretRow(page, name).getByRole('button', { name: `Delete ${name} permanently`, exact: true });
+  const deletePanel = page.locator(`tr[data-manage="${name}"]`);
+  const confirm = deletePanel.getByRole('button', { name: `Delete ${name} permanently`, exact: true });
   await expect(confirm).toBeVisible();
   await expect(confirm).toHaveText('Delete');
-  await expect(secretRow(page, name)).toContainText(`Delete ${name}?`);
-  await page.keyboard.press('Tab');
+  await expect(deletePanel).toContainText(`Delete ${name}?`);
   await expect(confirm).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(notice(page)).toHaveText(`Secret ${name} deleted.`);

@@ -34,10 +34,6 @@ impl FormState {
     pub fn value(&self, field: &str) -> String {
         self.values.get(field).cloned().unwrap_or_default()
     }
-
-    pub fn failed(&self) -> bool {
-        self.error.is_some()
-    }
 }
 
 /// Lists every problem with links to the fields, announced when the page loads.
@@ -90,6 +86,9 @@ pub fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional)] maxlength: Option<usize>,
+    /// Focus on page load (the field the page is about).
+    #[prop(optional)]
+    autofocus: bool,
 ) -> impl IntoView {
     let id = format!("{prefix}-{name}");
     let hint_id = format!("{id}-hint");
@@ -107,6 +106,7 @@ pub fn Field(
         view! {
             <textarea id=id.clone() name=name rows="4" spellcheck="false" autocomplete="off"
                 required=required aria-invalid=invalid aria-describedby=described.clone()
+                autofocus=autofocus
             >{value}</textarea>
         }
         .into_any()
@@ -115,7 +115,7 @@ pub fn Field(
         view! {
             <input id=id.clone() name=name type=kind value=value autocomplete=autocomplete
                 required=required maxlength=maxlength aria-invalid=invalid
-                aria-describedby=described.clone() spellcheck="false"/>
+                aria-describedby=described.clone() spellcheck="false" autofocus=autofocus/>
         }
         .into_any()
     };

@@ -86,11 +86,52 @@ fn AddForm(state: FormState, max_kib: usize) -> impl IntoView {
     }
 }
 
+/// What the page is asked to do with one secret: from the address (`?replace=NAME`,
+/// `?delete=NAME`), or from a failed attempt the flash reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Manage {
+    Replace(String),
+    Delete(String),
+}
+
+impl Manage {
+    fn from_page(query: &leptos_router::params::ParamsMap, flash: &Option<Flash>) -> Option<Self> {
+        if let Some(failed) = flash.as_ref().filter(|f| f.error.is_some()).and_then(|f| {
+            f.form
+                .strip_prefix("replace:")
+                .map(|n| Self::Replace(n.to_string()))
+                .or_else(|| {
+                    f.form
+                        .strip_prefix("delete:")
+                        .map(|n| Self::Delete(n.to_string()))
+                })
+        }) {
+            return Some(failed);
+        }
+        query
+            .get("replace")
+            .map(Self::Replace)
+            .or_else(|| query.get("delete").map(Self::Delete))
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Replace(n) | Self::Delete(n) => n,
+        }
+    }
+}
+
 #[component]
 fn SecretTable(secrets: Vec<SecretMeta>, flash: Option<Flash>) -> impl IntoView {
+    // Read once: the action links load a whole page (they work the same without JavaScript).
+    let manage =
+        leptos_router::hooks::use_query_map().with_untracked(|q| Manage::from_page(q, &flash));
     let rows = secrets
         .into_iter()
-        .map(|s| view! { <SecretRow secret=s flash=flash.clone()/> }.into_any())
+        .map(|s| {
+            let panel = manage.as_ref().filter(|m| m.name() == s.name).cloned();
+            view! { <SecretRow secret=s panel flash=flash.clone()/> }.into_any()
+        })
         .collect_view();
     view! {
         <div class="table-wrap">
@@ -112,18 +153,16 @@ fn SecretTable(secrets: Vec<SecretMeta>, flash: Option<Flash>) -> impl IntoView 
     }
 }
 
+/// One secret's row: kept small (a page may list a hundred), with links that open the replace
+/// or delete form for just that secret underneath it.
 #[component]
-fn SecretRow(secret: SecretMeta, flash: Option<Flash>) -> impl IntoView {
-    let name = secret.name.clone();
-    let replace = FormState::of(&flash, &format!("replace:{name}"));
-    let delete = FormState::of(&flash, &format!("delete:{name}"));
-    let slug = format!("s-{}", name.to_ascii_lowercase());
-    let replace_prefix = format!("{slug}-replace");
-    let delete_label = format!("Delete {name} permanently");
-    let delete_question =
-        format!("Delete {name}? Sessions will no longer receive it. This cannot be undone.");
-    let delete_failed = delete.failed();
+fn SecretRow(secret: SecretMeta, panel: Option<Manage>, flash: Option<Flash>) -> impl IntoView {
+    let name = secret.name;
     let replaced = (secret.updated_at != secret.created_at).then_some(secret.updated_at);
+    let panel = panel.map(|m| match m {
+        Manage::Replace(_) => view! { <ReplacePanel name=name.clone() flash/> }.into_any(),
+        Manage::Delete(_) => view! { <DeletePanel name=name.clone() flash/> }.into_any(),
+    });
     view! {
         <tr data-secret=name.clone()>
             <th scope="row"><code>{name.clone()}</code></th>
@@ -132,26 +171,56 @@ fn SecretRow(secret: SecretMeta, flash: Option<Flash>) -> impl IntoView {
             <td><Timestamp ms=replaced/></td>
             <td><Timestamp ms=secret.last_used_at/></td>
             <td class="actions">
-                <details class="action" open=replace.failed()>
-                    <summary>"Replace value"</summary>
-                    <form method="post" action="/api/secrets/replace" novalidate>
-                        <ErrorSummary state=replace.clone() prefix=replace_prefix.clone()/>
-                        <input type="hidden" name="name" value=name.clone()/>
-                        <Field prefix=replace_prefix name="value" label="Value" kind="textarea"
-                            error=replace.error_for("value")/>
+                <a href=format!("?replace={name}") rel="external"
+                    aria-label=format!("Replace value of {name}")>"Replace value"</a>
+                <a href=format!("?delete={name}") rel="external" class="danger"
+                    aria-label=format!("Delete {name}")>"Delete"</a>
+            </td>
+        </tr>
+        {panel}
+    }
+}
+
+#[component]
+fn ReplacePanel(name: String, flash: Option<Flash>) -> impl IntoView {
+    let state = FormState::of(&flash, &format!("replace:{name}"));
+    view! {
+        <tr class="panel" data-manage=name.clone()>
+            <td colspan="6">
+                <form method="post" action="/api/secrets/replace" novalidate aria-labelledby="manage-title">
+                    <h3 id="manage-title">"Replace the value of " <code>{name.clone()}</code></h3>
+                    <ErrorSummary state=state.clone() prefix="replace"/>
+                    <input type="hidden" name="name" value=name.clone()/>
+                    <Field prefix="replace" name="value" label="Value" kind="textarea" autofocus=true
+                        hint="The new value replaces the old one for good; sessions started from now on get it."
+                        error=state.error_for("value")/>
+                    <div class="buttons">
                         <button type="submit">"Replace value"</button>
-                    </form>
-                </details>
-                <details class="action danger" open=delete_failed>
-                    <summary>"Delete"</summary>
-                    <form method="post" action="/api/secrets/delete" role="group"
-                        aria-label=format!("Confirm deleting {name}")>
-                        {delete.error.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                        <p>{delete_question}</p>
-                        <input type="hidden" name="name" value=name.clone()/>
-                        <button type="submit" class="danger" aria-label=delete_label>"Delete"</button>
-                    </form>
-                </details>
+                        <a href="/settings/secrets" rel="external">"Cancel"</a>
+                    </div>
+                </form>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn DeletePanel(name: String, flash: Option<Flash>) -> impl IntoView {
+    let state = FormState::of(&flash, &format!("delete:{name}"));
+    view! {
+        <tr class="panel danger" data-manage=name.clone()>
+            <td colspan="6">
+                <form method="post" action="/api/secrets/delete" role="group" aria-labelledby="manage-title">
+                    <h3 id="manage-title">"Delete " <code>{name.clone()}</code> "?"</h3>
+                    {state.error.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                    <p>"Sessions will no longer receive it. This cannot be undone."</p>
+                    <input type="hidden" name="name" value=name.clone()/>
+                    <div class="buttons">
+                        <button type="submit" class="danger" autofocus=true
+                            aria-label=format!("Delete {name} permanently")>"Delete"</button>
+                        <a href="/settings/secrets" rel="external">"Cancel"</a>
+                    </div>
+                </form>
             </td>
         </tr>
     }
