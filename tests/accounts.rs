@@ -453,3 +453,27 @@ async fn command_line_creates_users() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["is_admin"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookies_when_configured() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        ServerOptions {
+            extra_env: vec![("LOCKBOX_SECURE_COOKIES".into(), "true".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = app
+        .client()
+        .post(
+            "/api/signup",
+            &[("username", "root"), ("password", PASSWORD)],
+        )
+        .await;
+    let c = cookie(&r, "lockbox_session").expect("cookie");
+    assert!(
+        c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Lax"),
+        "{c}"
+    );
+}

@@ -47,6 +47,33 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Where a signed-in session stands, from its times (all in Unix milliseconds).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Past the idle or the absolute timeout: sign out.
+    Expired,
+    /// Valid; activity was recorded recently enough.
+    Fresh,
+    /// Valid; record this activity (so the idle timeout starts again).
+    Touch,
+}
+
+pub fn freshness(
+    now: i64,
+    auth_at: i64,
+    seen_at: i64,
+    idle_ms: i64,
+    absolute_ms: i64,
+) -> Freshness {
+    if now - auth_at > absolute_ms || now - seen_at > idle_ms {
+        Freshness::Expired
+    } else if now - seen_at > SEEN_GRANULARITY_MS {
+        Freshness::Touch
+    } else {
+        Freshness::Fresh
+    }
+}
+
 /// The signed-in user, or `None` when there is none or the session timed out.
 pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthUser>, AppError> {
     let Some(user_id) = session.get::<String>(USER_ID).await? else {
@@ -57,7 +84,8 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
     let seen_at = session.get::<i64>(SEEN_AT).await?.unwrap_or(0);
     let idle = state.config.session_idle.as_millis() as i64;
     let absolute = state.config.session_absolute.as_millis() as i64;
-    if now - auth_at > absolute || now - seen_at > idle {
+    let fresh = freshness(now, auth_at, seen_at, idle, absolute);
+    if fresh == Freshness::Expired {
         session.flush().await?;
         return Ok(None);
     }
@@ -69,7 +97,7 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
         session.flush().await?;
         return Ok(None);
     }
-    if now - seen_at > SEEN_GRANULARITY_MS {
+    if fresh == Freshness::Touch {
         session.insert(SEEN_AT, now).await?;
     }
     Ok(Some(AuthUser {
@@ -90,4 +118,42 @@ pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
         return Ok(None);
     }
     Ok(session.remove::<Flash>(FLASH).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{freshness, Freshness::*};
+
+    const MIN: i64 = 60_000;
+    const IDLE: i64 = 60 * MIN;
+    const ABSOLUTE: i64 = 12 * 60 * MIN;
+
+    #[test]
+    fn fresh_within_both_timeouts() {
+        let t0 = 1_000_000_000;
+        assert_eq!(freshness(t0, t0, t0, IDLE, ABSOLUTE), Fresh);
+        assert_eq!(freshness(t0 + 30_000, t0, t0, IDLE, ABSOLUTE), Fresh);
+    }
+
+    #[test]
+    fn activity_is_recorded_at_most_once_a_minute() {
+        let t0 = 1_000_000_000;
+        assert_eq!(freshness(t0 + MIN + 1, t0, t0, IDLE, ABSOLUTE), Touch);
+    }
+
+    #[test]
+    fn idle_timeout() {
+        let t0 = 1_000_000_000;
+        assert_eq!(freshness(t0 + IDLE, t0, t0, IDLE, ABSOLUTE), Touch);
+        assert_eq!(freshness(t0 + IDLE + 1, t0, t0, IDLE, ABSOLUTE), Expired);
+    }
+
+    #[test]
+    fn absolute_timeout_holds_even_when_active() {
+        let t0 = 1_000_000_000;
+        let now = t0 + ABSOLUTE + 1;
+        // Seen a second ago, but signed in more than 12 hours ago.
+        assert_eq!(freshness(now, t0, now - 1_000, IDLE, ABSOLUTE), Expired);
+        assert_eq!(freshness(now - 2, t0, now - 1_000, IDLE, ABSOLUTE), Fresh);
+    }
 }
