@@ -266,3 +266,58 @@ async fn metadata_round_trip(backend: Backend) {
     assert_eq!(list[0]["updated_at"], replaced["updated_at"]);
 }
 both!(metadata_round_trip, crate::metadata_round_trip);
+
+/// The settings page is cached per user between changes (SQLite): every change shows at once,
+/// and no user ever sees another's page.
+async fn settings_page_is_always_current(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("data-secret=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(alice.create("FIRST", "v").await.status, 200);
+    for _ in 0..3 {
+        assert_eq!(
+            rows(&alice.get("/settings/secrets").await.body),
+            vec!["FIRST"]
+        );
+        assert!(rows(&bob.get("/settings/secrets").await.body).is_empty());
+    }
+    assert_eq!(alice.create("SECOND", "v").await.status, 200);
+    assert_eq!(
+        rows(&alice.get("/settings/secrets").await.body),
+        vec!["FIRST", "SECOND"]
+    );
+    let before = alice.get("/settings/secrets").await.body;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = alice
+        .post("/api/secrets/replace", &[("name", "FIRST"), ("value", "w")])
+        .await;
+    assert_eq!(r.status, 200);
+    let after = alice.get("/settings/secrets").await.body;
+    assert_ne!(before, after, "the replaced time shows");
+    assert_eq!(
+        alice
+            .post("/api/secrets/delete", &[("name", "FIRST")])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        rows(&alice.get("/settings/secrets").await.body),
+        vec!["SECOND"]
+    );
+    assert!(rows(&bob.get("/settings/secrets").await.body).is_empty());
+    // Signed out, the cached page is not served.
+    assert_eq!(alice.post("/api/logout", &[]).await.status, 200);
+    let page = alice.get("/settings/secrets").await;
+    assert!(rows(&page.body).is_empty(), "{}", page.status);
+}
+both!(
+    settings_page_is_always_current,
+    crate::settings_page_is_always_current
+);

@@ -49,7 +49,9 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
+    let page_cache = (!db.is_postgres()).then(Default::default);
     let state = AppState {
+        page_cache,
         db,
         keyring: Arc::new(keyring),
         config: Arc::new(config),
@@ -103,6 +105,10 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Innermost first: error statuses are set before the session layer decides to save.
         .layer(middleware::from_fn(web::api_errors::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::page_cache::layer,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(RequestBodyLimitLayer::new(MAX_BODY));

@@ -101,9 +101,12 @@ pub async fn create(
     )
     .await?;
     match outcome {
-        InsertOutcome::Created => db::secrets::meta(&state.db, user_id, &key)
-            .await?
-            .ok_or_else(|| internal("created secret vanished", &name)),
+        InsertOutcome::Created => {
+            state.page_changed(user_id);
+            db::secrets::meta(&state.db, user_id, &key)
+                .await?
+                .ok_or_else(|| internal("created secret vanished", &name))
+        }
         InsertOutcome::NameTaken => Err(AppError::Conflict {
             field: "name".into(),
             message: format!(
@@ -149,6 +152,8 @@ pub async fn replace(
     if !db::secrets::replace(&state.db, user_id, &id, &sealed, size, db::now_ms(), &event).await? {
         return Err(no_such_secret(&name));
     }
+    // After the commit: a page rendered before it carries an older version and is dropped.
+    state.page_changed(user_id);
     db::secrets::meta(&state.db, user_id, &key)
         .await?
         .ok_or_else(|| no_such_secret(&name))
@@ -158,6 +163,7 @@ pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), A
     let name = parse_name(name)?;
     let event = actor.event("secret.deleted", name.as_str());
     if db::secrets::delete(&state.db, &actor.user.id, &name.key(), &event).await? {
+        state.page_changed(&actor.user.id);
         Ok(())
     } else {
         Err(no_such_secret(&name))

@@ -2,7 +2,9 @@
 
 use crate::{
     model::Limits,
-    server::{auth::throttle::Throttle, config::Config, db::Db, keys::Keyring},
+    server::{
+        auth::throttle::Throttle, config::Config, db::Db, keys::Keyring, web::page_cache::PageCache,
+    },
 };
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -14,11 +16,20 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,
+    /// Rendered secrets pages, with SQLite only (see `web::page_cache`).
+    pub page_cache: Option<Arc<PageCache>>,
 }
 
 impl AppState {
     pub fn limits(&self) -> Limits {
         self.config.limits
+    }
+
+    /// Call after any change that shows on the user's secrets page.
+    pub fn page_changed(&self, user_id: &str) {
+        if let Some(cache) = &self.page_cache {
+            cache.invalidate(user_id);
+        }
     }
 }
 

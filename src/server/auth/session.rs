@@ -112,6 +112,11 @@ pub async fn set_flash(session: &Session, flash: &Flash) -> Result<(), AppError>
     Ok(())
 }
 
+/// Whether a flash waits to be shown (without taking it).
+pub async fn has_flash(session: &Session) -> Result<bool, AppError> {
+    Ok(session.get::<Flash>(FLASH).await?.is_some())
+}
+
 pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
     // Removing marks the session modified (a store write), so look first.
     if session.get::<Flash>(FLASH).await?.is_none() {

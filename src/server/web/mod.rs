@@ -4,3 +4,4 @@ pub mod api_errors;
 pub mod cross_origin;
 pub mod headers;
 pub mod multipart;
+pub mod page_cache;
