@@ -27,18 +27,7 @@ pub async fn create_secret(
         service::create(&ctx.state, &actor, &name, value, &description).await
     }
     .await;
-    let values = [
-        ("name", name.as_str()),
-        ("description", description.as_str()),
-    ];
-    ctx.finish(
-        "create",
-        result,
-        &values,
-        |m| format!("Secret {} added.", m.name),
-        None,
-    )
-    .await
+    finish_create(&ctx, result, &name, &description).await
 }
 
 /// The add form's target: the same as `secrets/create`, as multipart form data so the value can
@@ -58,10 +47,19 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
         service::create(&ctx.state, &actor, &form.name, value, &form.description).await
     }
     .await;
-    let values = [
-        ("name", form.name.as_str()),
-        ("description", form.description.as_str()),
-    ];
+    finish_create(&ctx, result, &form.name, &form.description).await
+}
+
+/// Both add endpoints answer alike; a failed form keeps the name and description, never the
+/// value.
+#[cfg(feature = "ssr")]
+async fn finish_create(
+    ctx: &super::ctx::Ctx,
+    result: Result<SecretMeta, AppError>,
+    name: &str,
+    description: &str,
+) -> Result<SecretMeta, AppError> {
+    let values = [("name", name), ("description", description)];
     ctx.finish(
         "create",
         result,
