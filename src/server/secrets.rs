@@ -84,6 +84,7 @@ pub async fn create(
         .seal(value.expose().as_bytes(), &crypto::secret_aad(user_id, &id));
     drop(value);
     let key = name.key();
+    let now = db::now_ms();
     let outcome = db::secrets::insert(
         &state.db,
         &db::secrets::NewSecret {
@@ -94,7 +95,7 @@ pub async fn create(
             description,
             value_sealed: &sealed,
             value_size: size,
-            now: db::now_ms(),
+            now,
         },
         limits.max_secrets_per_user,
         &actor.event("secret.created", name.as_str()),
@@ -103,9 +104,14 @@ pub async fn create(
     match outcome {
         InsertOutcome::Created => {
             state.page_changed(user_id);
-            db::secrets::meta(&state.db, user_id, &key)
-                .await?
-                .ok_or_else(|| internal("created secret vanished", &name))
+            // Exactly what was inserted; no need to read it back.
+            Ok(SecretMeta {
+                name: name.as_str().to_string(),
+                description: description.to_string(),
+                created_at: now,
+                updated_at: now,
+                last_used_at: None,
+            })
         }
         InsertOutcome::NameTaken => Err(AppError::Conflict {
             field: "name".into(),
