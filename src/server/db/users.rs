@@ -71,7 +71,7 @@ pub async fn insert(db: &Db, user: &NewUser<'_>, force_admin: bool) -> sqlx::Res
         .await)
 }
 
-/// Whether any user's data key is wrapped by a key other than `key_id` (for the key check).
+/// The ids of the keys that wrap users' data keys (for the start-up key check).
 pub async fn key_ids_in_use(db: &Db) -> sqlx::Result<Vec<String>> {
     on_pool!(&db.read, |p| sqlx::query_scalar(
         "SELECT DISTINCT dek_key_id FROM users"
