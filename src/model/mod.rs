@@ -2,6 +2,7 @@
 
 mod dto;
 mod error;
+pub mod extra_env;
 pub mod launch;
 mod limits;
 mod names;
