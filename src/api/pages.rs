@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SecretsPageData {
-    pub user: UserInfo,
     pub secrets: Vec<SecretMeta>,
     pub limits: Limits,
     pub flash: Option<Flash>,
@@ -26,7 +25,6 @@ pub async fn secrets_page() -> Result<SecretsPageData, AppError> {
     let user = ctx.user().await?;
     let secrets = crate::server::secrets::list(&ctx.state, &user).await?;
     Ok(SecretsPageData {
-        user: user.info(),
         secrets,
         limits: ctx.state.limits(),
         flash: session::take_flash(&ctx.session).await?,

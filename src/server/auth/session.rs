@@ -119,7 +119,7 @@ pub async fn has_flash(session: &Session) -> Result<bool, AppError> {
 
 pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
     // Removing marks the session modified (a store write), so look first.
-    if session.get::<Flash>(FLASH).await?.is_none() {
+    if !has_flash(session).await? {
         return Ok(None);
     }
     Ok(session.remove::<Flash>(FLASH).await?)
