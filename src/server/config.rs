@@ -59,6 +59,13 @@ pub struct Config {
     pub log_filter: String,
     /// Where cargo-leptos put the compiled site (wasm, js, css, public assets).
     pub site_root: PathBuf,
+    /// Run sessions on Kubernetes (`LOCKBOX_KUBE=1`) rather than as local processes.
+    pub kube: bool,
+    /// The namespace Kubernetes sessions go to.
+    pub kube_namespace: String,
+    /// Where the local backend keeps per-session secret directories; a memory-backed file
+    /// system (`/dev/shm`) when there is one, else `<data dir>/run`.
+    pub run_dir: Option<PathBuf>,
 }
 
 /// Reads the environment through a lookup function so tests can pass a map.
@@ -171,6 +178,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 })
             }
         };
+        let kube_namespace = self
+            .get("LOCKBOX_KUBE_NAMESPACE")
+            .unwrap_or_else(|| "lockbox-sessions".into());
+        crate::model::extra_env::check_dns_subdomain(&kube_namespace)
+            .and_then(|()| {
+                if kube_namespace.len() <= 63 && !kube_namespace.contains('.') {
+                    Ok(())
+                } else {
+                    Err("must be a DNS-1123 label (at most 63 characters, no dots)".into())
+                }
+            })
+            .map_err(|reason| ConfigError::Invalid {
+                name: "LOCKBOX_KUBE_NAMESPACE",
+                reason,
+            })?;
         let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
         let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
         Ok(Config {
@@ -189,6 +211,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                     .or_else(|| self.get("LEPTOS_SITE_ROOT"))
                     .unwrap_or_else(|| "target/site".into()),
             ),
+            kube: self.flag("LOCKBOX_KUBE", false)?,
+            kube_namespace,
+            run_dir: self.get("LOCKBOX_RUN_DIR").map(PathBuf::from),
             data_dir,
             database_url,
         })

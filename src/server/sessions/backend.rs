@@ -1,0 +1,63 @@
+//! The seam between the sessions service and where sessions run.
+
+use super::spec::{LaunchSpec, Values};
+
+/// A session a backend knows about (what it needs to find its objects again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRef {
+    pub session_id: String,
+    pub user_id: String,
+    pub namespace: String,
+}
+
+/// What a backend reports after a successful start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Started {
+    /// Where the session's "Open" link goes, when it serves a port.
+    pub url: Option<String>,
+}
+
+/// What the session is doing now, as far as the backend can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    Starting,
+    Running,
+    /// It ended on its own, or could not start; the reason is safe to show.
+    Failed(String),
+    /// It exited normally, or the backend has no trace of it any more.
+    Exited(String),
+}
+
+/// Backend failures. Messages are shown to users: they never carry a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The launch cannot work as asked (a bad image, a refused object): shown as is.
+    #[error("{0}")]
+    Rejected(String),
+    /// Anything else; logged in full, shown generically.
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[async_trait::async_trait]
+pub trait SessionBackend: Send + Sync + 'static {
+    /// `local` or `kubernetes`, as stored with each session.
+    fn name(&self) -> &'static str;
+
+    /// Starts the session. On failure nothing it created is left behind. `values` are dropped
+    /// (and zeroized) as soon as the backend has handed them on.
+    async fn start(&self, spec: &LaunchSpec, values: Values) -> Result<Started, BackendError>;
+
+    /// Stops the session and removes everything it had. Stopping a session that is already
+    /// gone succeeds.
+    async fn stop(&self, session: &SessionRef) -> Result<(), BackendError>;
+
+    async fn status(&self, session: &SessionRef) -> Result<Observed, BackendError>;
+
+    /// The most recent output, at most `max_bytes`.
+    async fn logs(&self, session: &SessionRef, max_bytes: usize) -> Result<String, BackendError>;
+
+    /// Cleans up after a crash at start-up: `live` are the sessions the database still marks
+    /// as starting or running. Returns the ids of those that no longer run.
+    async fn reap(&self, live: &[SessionRef]) -> Result<Vec<String>, BackendError>;
+}

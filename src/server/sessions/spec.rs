@@ -1,0 +1,54 @@
+//! What a backend is asked to start: a validated launch, with the plaintext values kept apart
+//! so that nothing holding them is ever logged, stored or serialised.
+
+use crate::{
+    model::{
+        extra_env::ExtraEnv,
+        session::{InjectMode, Injection},
+        SecretValue,
+    },
+    server::environments::Environment,
+};
+
+/// A validated launch. Holds names only, never values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchSpec {
+    /// A UUID; backends derive their object names from it.
+    pub session_id: String,
+    /// The owner's id (a UUID), never the username.
+    pub user_id: String,
+    /// Where a Kubernetes launch goes (projects choose it in a later issue).
+    pub namespace: String,
+    pub environment: Environment,
+    /// Normalised by `model::launch::mount_dir`.
+    pub mount_dir: String,
+    pub injections: Vec<Injection>,
+    pub extra_env: Vec<ExtraEnv>,
+}
+
+impl LaunchSpec {
+    /// The variable names that carry secrets, for the session's `LOCKBOX_SECRET_ENV`.
+    pub fn env_targets(&self) -> Vec<&str> {
+        self.injections
+            .iter()
+            .filter(|i| i.mode == InjectMode::Env)
+            .map(|i| i.target.as_str())
+            .collect()
+    }
+}
+
+/// The chosen secrets' plaintext, in the order of [`LaunchSpec::injections`]. Zeroized when
+/// dropped; `Debug` shows only how many there are.
+pub struct Values(pub Vec<SecretValue>);
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Values({} redacted)", self.0.len())
+    }
+}
+
+/// Names of the Lockbox-set variables every session gets.
+pub const ENV_SESSION_ID: &str = "LOCKBOX_SESSION_ID";
+pub const ENV_SECRET_ENV: &str = "LOCKBOX_SECRET_ENV";
+pub const ENV_SECRETS_DIR: &str = "SECRETS_DIR";
+pub const ENV_PORT: &str = "PORT";
