@@ -6,3 +6,4 @@ pub mod accounts;
 pub mod ctx;
 pub mod pages;
 pub mod secrets;
+pub mod sessions;

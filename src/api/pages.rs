@@ -43,3 +43,55 @@ pub async fn auth_page() -> Result<AuthPageData, AppError> {
         flash: session::take_flash(&ctx.session).await?,
     })
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LaunchPageData {
+    pub environments: Vec<crate::model::session::EnvironmentInfo>,
+    pub secrets: Vec<SecretMeta>,
+    pub limits: Limits,
+    /// Whether sessions run on Kubernetes (where the mount directory applies).
+    pub kube: bool,
+    pub flash: Option<Flash>,
+}
+
+#[server(endpoint = "pages/launch")]
+pub async fn launch_page() -> Result<LaunchPageData, AppError> {
+    use crate::server::{auth::session, sessions::service};
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.user().await?;
+    Ok(LaunchPageData {
+        environments: service::environments(&ctx.state).await?,
+        secrets: crate::server::secrets::list(&ctx.state, &user).await?,
+        limits: ctx.state.limits(),
+        kube: ctx.state.config.kube,
+        flash: session::take_flash(&ctx.session).await?,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionsPageData {
+    pub sessions: Vec<crate::model::session::SessionInfo>,
+    /// The output of the session asked for with `?output=ID`.
+    pub output: Option<(String, String)>,
+    pub flash: Option<Flash>,
+}
+
+#[server(endpoint = "pages/sessions")]
+pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, AppError> {
+    use crate::server::{auth::session, sessions::service};
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.user().await?;
+    let sessions = service::list(&ctx.state, &user).await?;
+    let output = match output.filter(|id| sessions.iter().any(|s| &s.id == id)) {
+        Some(id) => {
+            let text = service::logs(&ctx.state, &user, &id).await?;
+            Some((id, text))
+        }
+        None => None,
+    };
+    Ok(SessionsPageData {
+        sessions,
+        output,
+        flash: session::take_flash(&ctx.session).await?,
+    })
+}

@@ -31,6 +31,8 @@ pub enum StartError {
     Key(#[from] keys::KeyError),
     #[error("cannot set up the login session store: {0}")]
     Sessions(sqlx::Error),
+    #[error("cannot prepare the session backend: {0}")]
+    Backend(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
 }
@@ -50,6 +52,10 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         .site_addr(config.listen)
         .build();
     let page_cache = (!db.is_postgres()).then(Default::default);
+    crate::server::db::environments::seed_demo(&db, crate::server::db::now_ms())
+        .await
+        .map_err(StartError::Sessions)?;
+    let backend = session_backend(&config).await?;
     let state = AppState {
         page_cache,
         db,
@@ -57,8 +63,19 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         config: Arc::new(config),
         throttle: Arc::new(Throttle::default()),
         leptos_options,
+        backend,
     };
     Ok((state, store))
+}
+
+/// Local processes unless `LOCKBOX_KUBE` asks for Kubernetes.
+async fn session_backend(
+    config: &Config,
+) -> Result<Arc<dyn crate::server::sessions::backend::SessionBackend>, StartError> {
+    let local =
+        crate::server::sessions::local::LocalBackend::new(config.run_dir.clone(), &config.data_dir)
+            .map_err(|e| StartError::Backend(format!("local session directory: {e}")))?;
+    Ok(Arc::new(local))
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
@@ -140,6 +157,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let (state, store) = prepare(config).await?;
     tokio::task::spawn_blocking(crate::server::auth::password::warm_up);
     spawn_housekeeping(&state, store.clone());
+    match crate::server::sessions::service::reap(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            sessions = n,
+            "marked sessions left by a previous run as stopped"
+        ),
+        Err(e) => tracing::warn!(error = %e, "reaping sessions left by a previous run failed"),
+    }
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -1,6 +1,6 @@
 //! The command line: `lockbox serve` and `lockbox admin create-user`.
 
-use crate::server::{accounts, app, config::Config, telemetry};
+use crate::server::{accounts, app, config::Config, environments_cli, telemetry};
 use clap::{Parser, Subcommand};
 use std::{io::BufRead, process::ExitCode};
 use zeroize::Zeroizing;
@@ -25,6 +25,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Manage environments (what sessions run).
+    Environments {
+        #[command(subcommand)]
+        command: environments_cli::EnvironmentsCommand,
     },
 }
 
@@ -78,6 +83,25 @@ pub async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Environments { command } => {
+            let (state, _) = match app::prepare(config).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match environments_cli::run(&state.db, command).await {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Admin {
             command: AdminCommand::CreateUser { username, admin },
         } => {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod environments;
+pub mod environments_cli;
 pub mod error;
 pub mod keys;
 pub mod secrets;

@@ -19,7 +19,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    fn event<'e>(&'e self, action: &'e str, target: &'e str) -> AuditEvent<'e> {
+    pub fn event<'e>(&'e self, action: &'e str, target: &'e str) -> AuditEvent<'e> {
         AuditEvent {
             at: db::now_ms(),
             actor_id: Some(&self.user.id),
@@ -37,7 +37,7 @@ fn parse_name(raw: &str) -> Result<SecretName, AppError> {
 }
 
 /// Unwraps the user's data key with the KEK that wrapped it.
-async fn data_key(state: &AppState, user_id: &str) -> Result<DataKey, AppError> {
+pub async fn data_key(state: &AppState, user_id: &str) -> Result<DataKey, AppError> {
     let row: UserRow = db::users::by_id(&state.db, user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;

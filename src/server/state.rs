@@ -3,7 +3,8 @@
 use crate::{
     model::Limits,
     server::{
-        auth::throttle::Throttle, config::Config, db::Db, keys::Keyring, web::page_cache::PageCache,
+        auth::throttle::Throttle, config::Config, db::Db, keys::Keyring,
+        sessions::backend::SessionBackend, web::page_cache::PageCache,
     },
 };
 use leptos::prelude::LeptosOptions;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Rendered secrets pages, with SQLite only (see `web::page_cache`).
     pub page_cache: Option<Arc<PageCache>>,
+    /// Where sessions run: local processes, or Kubernetes.
+    pub backend: Arc<dyn SessionBackend>,
 }
 
 impl AppState {

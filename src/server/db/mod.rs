@@ -3,9 +3,11 @@
 //! through the [`on_pool!`] macro, which expands the same code once per driver.
 
 pub mod audit;
+pub mod environments;
 pub mod keyring;
 pub mod secrets;
 pub mod session_store;
+pub mod sessions;
 pub mod users;
 
 use crate::server::config::{Config, SqliteSync};

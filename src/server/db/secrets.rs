@@ -199,3 +199,41 @@ pub async fn sealed_all(db: &Db, user_id: &str) -> sqlx::Result<Vec<SealedRow>> 
     .fetch_all(p)
     .await)
 }
+
+/// What a launch needs to know of each secret before decrypting any.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Brief {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub value_size: i64,
+}
+
+pub async fn briefs(db: &Db, user_id: &str) -> sqlx::Result<Vec<Brief>> {
+    on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT id, name, name_key, value_size FROM secrets WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .fetch_all(p)
+    .await)
+}
+
+/// The sealed values of the given rows of one user (only those: a launch decrypts nothing
+/// else).
+pub async fn sealed_by_ids(db: &Db, user_id: &str, ids: &[&str]) -> sqlx::Result<Vec<SealedRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, name, value_sealed FROM secrets WHERE user_id = $1 AND id IN ({})",
+        placeholders.join(", ")
+    );
+    on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as(&sql).bind(user_id);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })
+}

@@ -1,4 +1,7 @@
 //! Sessions: launching with chosen secrets, listing, stopping, logs.
 
 pub mod backend;
+pub mod local;
+mod logbuf;
+pub mod service;
 pub mod spec;

@@ -1,0 +1,258 @@
+//! Session rows and the names (never values) each session received. Queries that touch one
+//! user's sessions are scoped by the owner's id.
+
+use super::{audit::AuditEvent, Db};
+use crate::{
+    model::session::{InjectMode, Injection, SessionInfo, SessionStatus},
+    on_pool,
+};
+
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub environment: &'a str,
+    pub backend: &'a str,
+    pub namespace: &'a str,
+    pub mount_dir: &'a str,
+    pub injections: &'a [Injection],
+    pub now: i64,
+}
+
+/// Records a session as starting, with what it is to receive.
+pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, environment, backend, namespace, status, \
+             mount_dir, started_at) VALUES ($1, $2, $3, $4, $5, 'starting', $6, $7)",
+        )
+        .bind(s.id)
+        .bind(s.user_id)
+        .bind(s.environment)
+        .bind(s.backend)
+        .bind(s.namespace)
+        .bind(s.mount_dir)
+        .bind(s.now)
+        .execute(&mut *tx)
+        .await?;
+        for (i, inj) in s.injections.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO session_secrets (session_id, position, secret_name, mode, target) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(s.id)
+            .bind(i as i32)
+            .bind(&inj.secret)
+            .bind(inj.mode.as_str())
+            .bind(&inj.target)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    })
+}
+
+/// A successful start: the session runs, each secret it received was used now, and the trail
+/// says so — in one transaction.
+pub async fn started(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    url: Option<&str>,
+    used_keys: &[String],
+    events: &[AuditEvent<'_>],
+) -> sqlx::Result<()> {
+    let now = super::now_ms();
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        sqlx::query("UPDATE sessions SET status = 'running', url = $1 WHERE id = $2")
+            .bind(url)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for key in used_keys {
+            sqlx::query(
+                "UPDATE secrets SET last_used_at = $1 WHERE user_id = $2 AND name_key = $3",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for event in events {
+            crate::insert_audit!(&mut *tx, event)?;
+        }
+        tx.commit().await
+    })
+}
+
+/// Moves a session to `status` (with a reason), recording when it ended if it has, and an
+/// audit event if given. Returns whether the session was still live (so it changed).
+pub async fn finish(
+    db: &Db,
+    id: &str,
+    status: SessionStatus,
+    detail: Option<&str>,
+    event: Option<&AuditEvent<'_>>,
+) -> sqlx::Result<bool> {
+    let now = super::now_ms();
+    let stopped_at = (!status.is_live()).then_some(now);
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE sessions SET status = $1, status_detail = $2, \
+             stopped_at = COALESCE(stopped_at, $3) \
+             WHERE id = $4 AND status IN ('starting', 'running')",
+        )
+        .bind(status.as_str())
+        .bind(detail)
+        .bind(stopped_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            if let Some(event) = event {
+                crate::insert_audit!(&mut *tx, event)?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed == 1)
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    user_id: String,
+    environment: String,
+    backend: String,
+    namespace: String,
+    status: String,
+    status_detail: Option<String>,
+    mount_dir: String,
+    url: Option<String>,
+    started_at: i64,
+    stopped_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SecretRow {
+    session_id: String,
+    secret_name: String,
+    mode: String,
+    target: String,
+}
+
+/// A session row with what the backend needs to find it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub info: SessionInfo,
+    pub user_id: String,
+    pub namespace: String,
+}
+
+const COLUMNS: &str = "id, user_id, environment, backend, namespace, status, status_detail, \
+                       mount_dir, url, started_at, stopped_at";
+
+/// How many sessions a user's list shows (the newest).
+pub const LIST_LIMIT: i64 = 50;
+
+async fn with_secrets(db: &Db, rows: Vec<Row>) -> sqlx::Result<Vec<Stored>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT session_id, secret_name, mode, target FROM session_secrets \
+         WHERE session_id IN ({}) ORDER BY session_id, position",
+        placeholders.join(", ")
+    );
+    let secrets: Vec<SecretRow> = on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as(&sql);
+        for r in &rows {
+            q = q.bind(&r.id);
+        }
+        q.fetch_all(p).await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let injected = secrets
+                .iter()
+                .filter(|s| s.session_id == r.id)
+                .map(|s| Injection {
+                    secret: s.secret_name.clone(),
+                    mode: InjectMode::parse(&s.mode).unwrap_or_default(),
+                    target: s.target.clone(),
+                })
+                .collect();
+            Stored {
+                info: SessionInfo {
+                    id: r.id,
+                    environment: r.environment,
+                    backend: r.backend,
+                    status: SessionStatus::parse(&r.status).unwrap_or(SessionStatus::Failed),
+                    status_detail: r.status_detail,
+                    injected,
+                    mount_dir: r.mount_dir,
+                    started_at: r.started_at,
+                    stopped_at: r.stopped_at,
+                    url: r.url,
+                },
+                user_id: r.user_id,
+                namespace: r.namespace,
+            }
+        })
+        .collect())
+}
+
+/// The user's newest sessions first.
+pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<Stored>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 \
+         ORDER BY started_at DESC, id LIMIT {LIST_LIMIT}"
+    );
+    let rows: Vec<Row> = on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?;
+    with_secrets(db, rows).await
+}
+
+/// One of the user's sessions.
+pub async fn get(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<Stored>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND id = $2");
+    let rows: Vec<Row> = on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(user_id)
+        .bind(id)
+        .fetch_all(p)
+        .await)?;
+    Ok(with_secrets(db, rows).await?.pop())
+}
+
+/// Every session still marked starting or running on `backend` (for the start-up reaper).
+pub async fn live(db: &Db, backend: &str) -> sqlx::Result<Vec<Stored>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE backend = $1 \
+         AND status IN ('starting', 'running')"
+    );
+    let rows: Vec<Row> = on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(backend)
+        .fetch_all(p)
+        .await)?;
+    with_secrets(db, rows).await
+}
+
+/// Records a live session's new state (starting → running).
+pub async fn set_live_status(db: &Db, id: &str, status: SessionStatus) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| sqlx::query(
+        "UPDATE sessions SET status = $1 WHERE id = $2 AND status IN ('starting', 'running')"
+    )
+    .bind(status.as_str())
+    .bind(id)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
