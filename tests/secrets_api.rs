@@ -6,7 +6,7 @@ mod common;
 
 use common::{Backend, Client, TestApp};
 
-const MUTATING: [&str; 7] = [
+const MUTATING: [&str; 9] = [
     "/api/signup",
     "/api/login",
     "/api/logout",
@@ -14,6 +14,8 @@ const MUTATING: [&str; 7] = [
     "/api/secrets/upload",
     "/api/secrets/replace",
     "/api/secrets/delete",
+    "/api/sessions/launch",
+    "/api/sessions/stop",
 ];
 
 async fn users_cannot_touch_each_others_secrets(backend: Backend) {
@@ -57,8 +59,22 @@ async fn signed_out_gets_401(backend: Backend) {
         "/api/secrets/create",
         "/api/secrets/replace",
         "/api/secrets/delete",
+        "/api/sessions/launch",
+        "/api/sessions/list",
+        "/api/sessions/stop",
+        "/api/sessions/logs",
     ] {
-        let r = anon.post(path, &[("name", "X"), ("value", "v")]).await;
+        let r = anon
+            .post(
+                path,
+                &[
+                    ("name", "X"),
+                    ("value", "v"),
+                    ("environment", "demo"),
+                    ("id", "x"),
+                ],
+            )
+            .await;
         assert_eq!(r.status, 401, "{path}: {}", r.body);
         assert_eq!(r.json()["error"], "unauthorized");
         assert!(r.json()["message"].as_str().unwrap().contains("Sign in"));

@@ -12,7 +12,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, secrets::SecretsPage, signup::SignupPage,
+    home::HomePage, launch::LaunchPage, login::LoginPage, not_found::NotFound,
+    secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +50,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/secrets") view=SecretsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

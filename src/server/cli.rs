@@ -17,6 +17,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once per run: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the web server (configured by LOCKBOX_* environment variables).

@@ -6,6 +6,8 @@ use crate::server::{
 };
 use clap::Subcommand;
 
+// Parsed once per run: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum EnvironmentsCommand {
     /// List the environments.

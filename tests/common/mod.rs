@@ -223,9 +223,9 @@ impl TestApp {
         self.data_dir.path()
     }
 
-    fn command(&self, options: &ServerOptions) -> Command {
+    fn command(&self, options: &ServerOptions, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
-        cmd.arg("serve")
+        cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("LOCKBOX_DATA_DIR", self.data_dir.path())
@@ -257,7 +257,10 @@ impl TestApp {
     /// Starts a server with other options (a wrong key, say) on the same data.
     pub fn start_with(&mut self, options: &ServerOptions) -> Result<(), StartFailure> {
         self.stop();
-        let mut child = self.command(options).spawn().expect("spawn lockbox");
+        let mut child = self
+            .command(options, &["serve"])
+            .spawn()
+            .expect("spawn lockbox");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let mut stderr = child.stderr.take().unwrap();
         let sink = logs.clone();
@@ -299,6 +302,14 @@ impl TestApp {
                 Err(StartFailure { status, output })
             }
         }
+    }
+
+    /// Runs `lockbox ARGS…` on this installation's data (for the command-line tools).
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.command(&self.options, args)
+            .stdout(Stdio::piped())
+            .output()
+            .expect("run lockbox")
     }
 
     /// Stops the server (SIGKILL), keeping its logs.

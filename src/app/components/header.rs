@@ -14,6 +14,7 @@ pub fn Header() -> impl IntoView {
                         Ok(Some(user)) => view! {
                             <nav aria-label="Main">
                                 <a href="/settings/secrets">"Secrets"</a>
+                                <a href="/sessions">"Sessions"</a>
                             </nav>
                             <div class="account">
                                 <span class="whoami">"Signed in as " <strong>{user.username}</strong></span>
