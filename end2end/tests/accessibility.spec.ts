@@ -12,6 +12,7 @@ import {
   uniquePassword,
   uniqueUsername,
 } from './helpers';
+import { launchDemo, sessionCard } from './sessions-path';
 
 // WCAG 2.x level A and AA rules, as axe-core tags them.
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
@@ -33,6 +34,30 @@ test('the secrets page, with a secret listed, has no WCAG 2.x A/AA violations', 
     await settle(page, true);
     await expectNoViolations(page);
   }
+});
+
+test('the launch form (with an error) and the sessions page have no WCAG 2.x A/AA violations', async ({ page }) => {
+  await trackHydration(page);
+  await signUp(page, uniqueUsername(), uniquePassword(), true);
+  await addSecret(page, { name: 'API_TOKEN', value: sentinel() });
+  await expect(notice(page)).toHaveText('Secret API_TOKEN added.');
+  await page.goto('/sessions/new');
+  await settle(page, true);
+  await expectNoViolations(page);
+  // A refused launch: the summary and the error next to the field.
+  await page.getByLabel('Mount directory', { exact: true }).fill('/etc/x');
+  await page.getByRole('button', { name: 'Start session', exact: true }).click();
+  await expect(page.locator('.error-summary[role=alert]')).toContainText('/etc');
+  await settle(page, true);
+  await expectNoViolations(page);
+  await launchDemo(page, true, 'API_TOKEN', 'API_TOKEN');
+  await expect(sessionCard(page).locator('.status')).toHaveText('Running');
+  await page.goto(`/sessions?output=${await sessionCard(page).getAttribute('data-session')}`);
+  await expect(page.locator('.output pre')).toBeVisible();
+  await settle(page, true);
+  await expectNoViolations(page);
+  await sessionCard(page).getByRole('button', { name: 'Stop demo session' }).click();
+  await expect(sessionCard(page).locator('.status')).toHaveText('Stopped');
 });
 
 test('the sign-in and sign-up pages have no WCAG 2.x A/AA violations', async ({ page }) => {

@@ -34,9 +34,6 @@ struct Running {
     log: Arc<LogBuffer>,
     /// Set by the waiter when the process ends: `Ok(code)` or `Err(signal description)`.
     exit: Arc<Mutex<Option<Result<i32, String>>>>,
-    /// When the first output arrived (for the launch benchmark).
-    first_output: Arc<Mutex<Option<Instant>>>,
-    spawned: Instant,
 }
 
 pub struct LocalBackend {
@@ -71,14 +68,6 @@ impl LocalBackend {
 
     pub fn base(&self) -> &Path {
         &self.base
-    }
-
-    /// Milliseconds from spawn to the first byte of output, once there was some.
-    pub fn first_output_ms(&self, session_id: &str) -> Option<f64> {
-        let sessions = self.sessions.lock().ok()?;
-        let s = sessions.get(session_id)?;
-        let first = (*s.first_output.lock().ok()?)?;
-        Some(first.duration_since(s.spawned).as_secs_f64() * 1000.0)
     }
 
     fn take(&self, id: &str) -> Option<Running> {
@@ -166,6 +155,8 @@ fn spawn_reader(
     mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     log: Arc<LogBuffer>,
     first: Arc<Mutex<Option<Instant>>>,
+    session: String,
+    spawned: Instant,
 ) {
     tokio::spawn(async move {
         let mut buf = [0u8; 8192];
@@ -174,7 +165,11 @@ fn spawn_reader(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if let Ok(mut f) = first.lock() {
-                        f.get_or_insert_with(Instant::now);
+                        if f.is_none() {
+                            *f = Some(Instant::now());
+                            let after_spawn_ms = spawned.elapsed().as_secs_f64() * 1000.0;
+                            tracing::debug!(session = %session, after_spawn_ms, "first output");
+                        }
                     }
                     log.push(&buf[..n]);
                 }
@@ -283,13 +278,15 @@ impl SessionBackend for LocalBackend {
         let pgid = Pid::from_raw(pid);
         // For the reaper after a crash: which process group this directory belongs to.
         let _ = fs::write(root.join("pid"), pid.to_string());
+        let spawned = Instant::now();
         let log = Arc::new(LogBuffer::new(LOG_BYTES));
+        // When the first output arrived, logged for the launch benchmark.
         let first_output = Arc::new(Mutex::new(None));
         if let Some(out) = child.stdout.take() {
-            spawn_reader(out, log.clone(), first_output.clone());
+            spawn_reader(out, log.clone(), first_output.clone(), id.into(), spawned);
         }
         if let Some(err) = child.stderr.take() {
-            spawn_reader(err, log.clone(), first_output.clone());
+            spawn_reader(err, log.clone(), first_output.clone(), id.into(), spawned);
         }
         let exit = Arc::new(Mutex::new(None));
         let exit_slot = exit.clone();
@@ -313,8 +310,6 @@ impl SessionBackend for LocalBackend {
                     root,
                     log,
                     exit,
-                    first_output,
-                    spawned: Instant::now(),
                 },
             );
         }
