@@ -10,6 +10,7 @@ pub mod db;
 pub mod environments;
 pub mod error;
 pub mod keys;
+pub mod kube;
 pub mod secrets;
 pub mod sessions;
 pub mod state;

@@ -1,0 +1,9 @@
+//! The Kubernetes session backend: pure builders of the objects a launch creates, a check of
+//! the API server's own validation rules, the backend itself, and the `render` command that
+//! prints what a launch would create.
+
+pub mod manifests;
+pub mod rules;
+
+#[cfg(test)]
+mod fixtures;
