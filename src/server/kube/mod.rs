@@ -2,8 +2,13 @@
 //! the API server's own validation rules, the backend itself, and the `render` command that
 //! prints what a launch would create.
 
+pub mod backend;
 pub mod manifests;
 pub mod rules;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod verifier;
+
+pub use backend::KubeBackend;
