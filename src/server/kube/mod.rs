@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod manifests;
+pub mod render;
 pub mod rules;
 
 #[cfg(test)]
