@@ -18,7 +18,7 @@ use ::kube::{
     core::{Request, Status},
     Client,
 };
-use k8s_openapi::api::core::v1::{Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ContainerStateWaiting, Pod, Secret, Service};
 
 /// Log lines asked for; the reply is then cut to the newest `max_bytes`.
 const TAIL_LINES: i64 = 500;
@@ -233,6 +233,15 @@ fn with_cleanup(error: BackendError, failures: Vec<String>) -> BackendError {
     }
 }
 
+fn missing_own_secret(pod: &Pod, w: &ContainerStateWaiting) -> bool {
+    let own = pod.metadata.name.as_deref().unwrap_or_default();
+    w.reason.as_deref() == Some("CreateContainerConfigError")
+        && !own.is_empty()
+        && w.message
+            .as_deref()
+            .is_some_and(|m| m.contains(&format!("secret \"{own}\" not found")))
+}
+
 /// What a Pod's phase and container state say about the session.
 pub fn observe(pod: &Pod) -> Observed {
     let status = pod.status.as_ref();
@@ -262,6 +271,9 @@ pub fn observe(pod: &Pod) -> Observed {
         "Succeeded" => Observed::Exited(ended("exited")),
         "Failed" => Observed::Failed(ended("failed")),
         _ => match waiting {
+            // The Pod is created before its own Secret, so an env-only session may briefly
+            // miss it; the kubelet retries, so that is still starting.
+            Some(w) if missing_own_secret(pod, w) => Observed::Starting,
             Some(w) if STUCK.contains(&w.reason.as_deref().unwrap_or_default()) => {
                 let reason = w.reason.clone().unwrap_or_default();
                 Observed::Failed(match w.message.as_deref().filter(|m| !m.is_empty()) {

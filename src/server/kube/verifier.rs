@@ -406,6 +406,13 @@ async fn status_follows_phase_and_container_state() {
             )),
             Observed::Failed("CreateContainerConfigError: secret \"team-creds\" not found".into()),
         ),
+        (
+            pod_with(waiting(
+                "CreateContainerConfigError",
+                &format!("secret \"{}\" not found", fixtures::NAME),
+            )),
+            Observed::Starting,
+        ),
         (pod_with(json!({"phase": "Running"})), Observed::Running),
         (
             pod_with(terminated("Succeeded", 0, "Completed")),
@@ -486,4 +493,22 @@ async fn reap_reports_vanished_and_ended_pods() {
         seen[3].starts_with("DELETE /api/v1/namespaces/team-a/pods/lockbox-s-99999999"),
         "{seen:?}"
     );
+}
+
+/// The reply to the Secret create echoes the values; it is never decoded (nor logged), so even
+/// a reply that is not JSON at all does not matter.
+#[tokio::test]
+async fn the_secret_create_reply_is_not_read() {
+    let (b, server) = backend(vec![
+        Reply::Created,
+        Reply::Text(
+            201,
+            "{\"data\": {\"env.DB_PASSWORD\": \"env-sentinel-4711\"} (truncated",
+        ),
+        Reply::Created,
+    ]);
+    b.start(&fixtures::full(), fixtures::full_values())
+        .await
+        .unwrap();
+    assert_eq!(seen(b, server).await.len(), 3);
 }
