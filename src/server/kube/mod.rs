@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod manifests;
+pub mod observe;
 pub mod render;
 pub mod rules;
 
