@@ -11,6 +11,7 @@ pub mod environments;
 pub mod environments_cli;
 pub mod error;
 pub mod keys;
+pub mod kube;
 pub mod secrets;
 pub mod sessions;
 pub mod state;

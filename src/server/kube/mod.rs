@@ -1,0 +1,16 @@
+//! The Kubernetes session backend: pure builders of the objects a launch creates, a check of
+//! the API server's own validation rules, the backend itself, and the `render` command that
+//! prints what a launch would create.
+
+pub mod backend;
+pub mod manifests;
+pub mod observe;
+pub mod render;
+pub mod rules;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod verifier;
+
+pub use backend::KubeBackend;
