@@ -1,6 +1,8 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // kube's TLS needs a process-wide crypto provider chosen before any client exists.
+    lockbox::server::kube::backend::install_crypto_provider();
     lockbox::server::cli::run().await
 }
 

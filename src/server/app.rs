@@ -72,6 +72,13 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
 async fn session_backend(
     config: &Config,
 ) -> Result<Arc<dyn crate::server::sessions::backend::SessionBackend>, StartError> {
+    if config.kube {
+        let kube = crate::server::kube::KubeBackend::from_config()
+            .await
+            .map_err(|e| StartError::Backend(format!("Kubernetes: {e}")))?;
+        tracing::info!(namespace = %config.kube_namespace, "sessions run on Kubernetes");
+        return Ok(Arc::new(kube));
+    }
     let local =
         crate::server::sessions::local::LocalBackend::new(config.run_dir.clone(), &config.data_dir)
             .map_err(|e| StartError::Backend(format!("local session directory: {e}")))?;

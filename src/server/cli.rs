@@ -28,11 +28,23 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Sessions: `render` prints the Kubernetes objects a launch would create.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
     /// Manage environments (what sessions run).
     Environments {
         #[command(subcommand)]
         command: environments_cli::EnvironmentsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// Print, as YAML, the objects a Kubernetes launch with these options would create, with
+    /// secret values redacted.
+    Render(crate::server::kube::render::RenderArgs),
 }
 
 #[derive(Subcommand)]
@@ -85,6 +97,35 @@ pub async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Sessions {
+            command: SessionsCommand::Render(args),
+        } => {
+            // The demo needs no database; another environment is looked up.
+            let environment = if args.environment == crate::server::environments::DEMO {
+                Ok(Some(crate::server::environments::Environment::demo()))
+            } else {
+                match crate::server::db::Db::connect(&config).await {
+                    Ok(db) => crate::server::db::environments::get(&db, &args.environment)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            match environment {
+                Ok(Some(env)) => crate::server::kube::render::run(args, env),
+                Ok(None) => {
+                    eprintln!(
+                        "lockbox: there is no environment named {}",
+                        args.environment
+                    );
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Environments { command } => {
             let (state, _) = match app::prepare(config).await {
                 Ok(s) => s,
