@@ -406,6 +406,50 @@ async fn upload_form_takes_a_file(backend: Backend) {
 }
 both!(upload_form_takes_a_file, crate::upload_form_takes_a_file);
 
+/// Browsers send a text area's line breaks as CRLF; the pages' forms say the value came from a
+/// text area and get back the LF the person typed. API clients keep their bytes.
+async fn text_area_line_breaks_become_lf(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let typed = "line one\r\nline two\r\n";
+    let form = reqwest::multipart::Form::new()
+        .text("name", "TYPED")
+        .text("text_area", "true")
+        .text("value", typed);
+    let r = alice
+        .send(
+            alice
+                .http
+                .post(format!("{}/api/secrets/upload", alice.base))
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(alice.create("EXACT", typed).await.status, 200);
+    let r = alice
+        .post(
+            "/api/secrets/replace",
+            &[
+                ("name", "EXACT"),
+                ("value", "a\r\nb"),
+                ("text_area", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(alice.create("RAW", typed).await.status, 200);
+    let stored = common::decrypt_all(&app).await;
+    let by_name: std::collections::HashMap<_, _> =
+        stored.into_iter().map(|(_, n, v)| (n, v)).collect();
+    assert_eq!(by_name["TYPED"], "line one\nline two\n");
+    assert_eq!(by_name["EXACT"], "a\nb");
+    assert_eq!(by_name["RAW"], typed, "API clients keep their bytes");
+}
+both!(
+    text_area_line_breaks_become_lf,
+    crate::text_area_line_breaks_become_lf
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_line_creates_users() {
     use std::io::Write;

@@ -70,8 +70,19 @@ async fn finish_create(
     .await
 }
 
+/// `text_area=true` says the value was typed into a page's text area (its CRLF line breaks
+/// become LF).
 #[server(endpoint = "secrets/replace")]
-pub async fn replace_secret(name: String, value: SecretValue) -> Result<SecretMeta, AppError> {
+pub async fn replace_secret(
+    name: String,
+    value: SecretValue,
+    #[server(default)] text_area: bool,
+) -> Result<SecretMeta, AppError> {
+    let value = if text_area {
+        value.from_text_area()
+    } else {
+        value
+    };
     let ctx = super::ctx::ctx()?;
     let result = async {
         let actor = ctx.actor().await?;

@@ -15,6 +15,17 @@ impl SecretValue {
         Self(Zeroizing::new(value))
     }
 
+    /// A value typed into a page's text area. Browsers submit every line break of a text area
+    /// as CRLF; what the person typed or pasted had plain line breaks (a PEM key with CRLF
+    /// breaks many tools), so they are restored.
+    pub fn from_text_area(self) -> Self {
+        if self.0.contains("\r\n") {
+            Self::new(self.0.replace("\r\n", "\n"))
+        } else {
+            self
+        }
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -77,6 +88,18 @@ impl Description {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_area_line_breaks_are_restored() {
+        let v = SecretValue::new("-----BEGIN-----\r\nabc\r\n-----END-----\r\n".into());
+        assert_eq!(
+            v.from_text_area().expose(),
+            "-----BEGIN-----\nabc\n-----END-----\n"
+        );
+        // A lone CR is something the person typed: kept.
+        let v = SecretValue::new("a\rb\n".into());
+        assert_eq!(v.from_text_area().expose(), "a\rb\n");
+    }
 
     #[test]
     fn debug_never_shows_the_value() {

@@ -70,6 +70,7 @@ fn AddForm(state: FormState, max_kib: usize) -> impl IntoView {
             <h2 id="add-heading">"Add a secret"</h2>
             <form method="post" action="/api/secrets/upload" enctype="multipart/form-data" novalidate>
                 <ErrorSummary state=state.clone() prefix="add"/>
+                <input type="hidden" name="text_area" value="true"/>
                 <Field prefix="add" name="name" label="Name" required=true maxlength=64
                     hint="Letters A–Z, digits and underscores, not starting with a digit or LOCKBOX_."
                     value=state.value("name") error=state.error_for("name")/>
@@ -191,6 +192,7 @@ fn ReplacePanel(name: String, flash: Option<Flash>) -> impl IntoView {
                     <h3 id="manage-title">"Replace the value of " <code>{name.clone()}</code></h3>
                     <ErrorSummary state=state.clone() prefix="replace"/>
                     <input type="hidden" name="name" value=name.clone()/>
+                    <input type="hidden" name="text_area" value="true"/>
                     <Field prefix="replace" name="value" label="Value" kind="textarea" autofocus=true
                         hint="The new value replaces the old one for good; sessions started from now on get it."
                         error=state.error_for("value")/>

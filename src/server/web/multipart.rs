@@ -48,6 +48,7 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
     };
     let mut typed: Option<SecretValue> = None;
     let mut file: Option<SecretValue> = None;
+    let mut from_text_area = false;
     let mut errors = Vec::new();
     loop {
         let mut field = match multipart.next_field().await {
@@ -91,6 +92,7 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
             }
             ("name", Read::Ok(b)) => form.name = text(b).unwrap_or_default(),
             ("description", Read::Ok(b)) => form.description = text(b).unwrap_or_default(),
+            ("text_area", Read::Ok(b)) => from_text_area = b.as_slice() == b"true",
             ("value", Read::Ok(b)) => match text(b) {
                 Some(v) => typed = Some(SecretValue::new(v)),
                 None => errors.push(FieldError::new("value", "Value must be UTF-8 text.")),
@@ -108,6 +110,15 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
     if !errors.is_empty() {
         form.error = Some(AppError::fields(errors));
     }
+    // The typed value comes from the page's text area when the form says so (uploaded files
+    // and API clients keep their bytes exactly).
+    let typed = typed.map(|v| {
+        if from_text_area {
+            v.from_text_area()
+        } else {
+            v
+        }
+    });
     form.value = file.or(typed).unwrap_or_default();
     form
 }
