@@ -5,7 +5,7 @@ Usage: launch.py BASE_URL COOKIE COUNT [SECONDS]
 Launches the demo environment COUNT times, one after another, each with two secrets (one as a
 variable, one as a file), and stops each session right after. With SECONDS it instead keeps
 launching and stopping for that long (the background load of the page benchmark). Prints one
-line: launches done, and client round-trip p50/p99 in ms.
+line: launches done, client round-trip p50/p99 of a launch, and of a stop, in ms.
 """
 
 import json
@@ -47,15 +47,18 @@ def main():
             post(base, cookie, "/api/secrets/create", {"name": name, "value": "v" * 64})
         except urllib.error.HTTPError:
             pass  # already there from an earlier round
-    rtts = []
+    rtts, stops = [], []
     deadline = time.monotonic() + seconds if seconds else None
     while (deadline and time.monotonic() < deadline) or (not deadline and len(rtts) < count):
         t0 = time.perf_counter()
         session = post(base, cookie, "/api/sessions/launch", FORM)
         rtts.append((time.perf_counter() - t0) * 1000)
         assert session["status"] == "running", session
+        t0 = time.perf_counter()
         post(base, cookie, "/api/sessions/stop", {"id": session["id"]})
-    print(f"{len(rtts)} {percentile(rtts, 50):.2f} {percentile(rtts, 99):.2f}")
+        stops.append((time.perf_counter() - t0) * 1000)
+    print(f"{len(rtts)} {percentile(rtts, 50):.2f} {percentile(rtts, 99):.2f} "
+          f"{percentile(stops, 50):.2f} {percentile(stops, 99):.2f}")
 
 
 if __name__ == "__main__":

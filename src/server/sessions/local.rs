@@ -122,8 +122,37 @@ fn signal_group(pgid: Pid, signal: Signal) -> bool {
     nix::sys::signal::killpg(pgid, signal).is_ok()
 }
 
+/// Whether any process of the group still runs. Zombies do not count: the group leader stays
+/// one until the server's waiter reaps it, which can lag under load.
 fn group_alive(pgid: Pid) -> bool {
-    nix::sys::signal::killpg(pgid, None).is_ok()
+    if nix::sys::signal::killpg(pgid, None).is_err() {
+        return false;
+    }
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return true;
+    };
+    procs.flatten().any(|entry| {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| live_member_of(&stat))
+                .is_some_and(|pgrp| pgrp == pgid.as_raw())
+    })
+}
+
+/// From `/proc/<pid>/stat`: the process group, unless the process is a zombie. The command
+/// name (field 2) may hold spaces and parentheses, so fields are counted after the last ')'.
+fn live_member_of(stat: &str) -> Option<i32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    (state != "Z" && state != "X").then_some(pgrp)
 }
 
 /// Stops a process group: SIGTERM, then SIGKILL for what is left after the grace period.
@@ -404,5 +433,36 @@ fn describe_signal(status: &std::process::ExitStatus) -> String {
     match status.signal().and_then(|s| Signal::try_from(s).ok()) {
         Some(sig) => format!("killed by {sig}"),
         None => "ended abnormally".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_stat_fields() {
+        assert_eq!(live_member_of("42 (sh) S 1 42 42 0 -1"), Some(42));
+        assert_eq!(live_member_of("43 (a) b) (c) R 42 41 41 0"), Some(41));
+        assert_eq!(live_member_of("44 (sleep) Z 42 42 42 0"), None);
+        assert_eq!(live_member_of("garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn stop_group_ends_the_whole_group() {
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg("sleep 600 & sleep 600")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(child.id().unwrap() as i32);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(group_alive(pgid));
+        // Reap the leader concurrently, as the backend's waiter does.
+        let waiter = tokio::spawn(async move { child.wait().await });
+        stop_group(pgid).await;
+        assert!(!group_alive(pgid));
+        assert!(waiter.await.unwrap().is_ok());
     }
 }
