@@ -65,8 +65,9 @@ async fn probe_report(client: &Client, id: &str) -> HashMap<String, String> {
     panic!("the session never reported");
 }
 
+/// Whether a process of the group still runs (zombies waiting for their parent do not count).
 fn group_alive(pgid: i32) -> bool {
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
+    lockbox::server::sessions::local::group_alive(nix::unistd::Pid::from_raw(pgid))
 }
 
 async fn launch_probe(alice: &Client) -> serde_json::Value {

@@ -79,7 +79,7 @@ export async function sessionsPath(page: Page, opts: { javaScript: boolean }): P
   // 4. Its output proves the injection with hashes; the values appear nowhere.
   const output = page.locator('.output pre');
   await expect(async () => {
-    await sessionCard(page).getByRole('link', { name: 'Show recent output of demo session' }).click();
+    await sessionCard(page).getByRole('link', { name: /^Show output of demo session started / }).click();
     await expectPath(page, '/sessions');
     await expect(output).toContainText('ready', { timeout: 1000 });
   }).toPass({ timeout: 15_000 });
@@ -89,15 +89,15 @@ export async function sessionsPath(page: Page, opts: { javaScript: boolean }): P
   await expectHtmlLacks(page, envValue, fileValue.split('\n')[0]);
 
   // 5. Stop it by keyboard alone: from "Show output", Tab reaches Stop, Enter presses it.
-  const show = sessionCard(page).getByRole('link', { name: 'Show recent output of demo session' });
+  const show = sessionCard(page).getByRole('link', { name: /^Show output of demo session started / });
   await show.focus();
   await page.keyboard.press('Tab');
-  const stop = sessionCard(page).getByRole('button', { name: 'Stop demo session', exact: true });
+  const stop = sessionCard(page).getByRole('button', { name: /^Stop demo session started / });
   await expect(stop).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(notice(page)).toHaveText('Session demo stopped.');
   await expect(sessionCard(page).locator('.status')).toHaveText('Stopped');
-  await expect(sessionCard(page).getByRole('button', { name: 'Stop demo session' })).toHaveCount(0);
+  await expect(sessionCard(page).getByRole('button', { name: /^Stop demo session started / })).toHaveCount(0);
 
   await settle(page, js);
   await watch.expectNoResponseContains(envValue, fileValue.split('\n')[0]);

@@ -94,6 +94,11 @@ fn SessionCard(
     let env = session.environment.clone();
     let mount = session.mount_dir.clone();
     let local = session.backend == "local";
+    // Names that tell apart several sessions of one environment, for screen readers.
+    let started = chrono::DateTime::from_timestamp_millis(session.started_at)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    let which = format!("{} session started {started}", session.environment);
     let injected = if session.injected.is_empty() {
         view! { <p class="muted">"No secrets."</p> }.into_any()
     } else {
@@ -150,14 +155,14 @@ fn SessionCard(
                     <a class="button" href=url target="_blank" rel="noopener noreferrer">"Open"</a>
                 })}
                 <a href=format!("/sessions?output={id}") rel="external"
-                    aria-label=format!("Show recent output of {} session", session.environment)>
+                    aria-label=format!("Show output of {which}")>
                     "Show output"
                 </a>
                 {stoppable.then(|| view! {
                     <form method="post" action="/api/sessions/stop">
                         <input type="hidden" name="id" value=id.clone()/>
                         <button type="submit" class="danger"
-                            aria-label=format!("Stop {} session", session.environment)>"Stop"</button>
+                            aria-label=format!("Stop {which}")>"Stop"</button>
                     </form>
                 })}
             </div>

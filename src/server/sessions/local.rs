@@ -123,8 +123,8 @@ fn signal_group(pgid: Pid, signal: Signal) -> bool {
 }
 
 /// Whether any process of the group still runs. Zombies do not count: the group leader stays
-/// one until the server's waiter reaps it, which can lag under load.
-fn group_alive(pgid: Pid) -> bool {
+/// one until the server's waiter reaps it, which can lag under load (and orphans wait for init).
+pub fn group_alive(pgid: Pid) -> bool {
     if nix::sys::signal::killpg(pgid, None).is_err() {
         return false;
     }
