@@ -125,8 +125,8 @@ mod tests {
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         use sha2::Digest;
-        let env_hash = hex(&sha2::Sha256::digest(b"env-sentinel-4711"));
-        let file_hash = hex(&sha2::Sha256::digest(b"file-sentinel-4711"));
+        let env_hash = hex::encode(sha2::Sha256::digest(b"env-sentinel-4711"));
+        let file_hash = hex::encode(sha2::Sha256::digest(b"file-sentinel-4711"));
         assert!(
             text.contains(&format!("env  DB_PASSWORD sha256={env_hash}")),
             "{text}"
@@ -136,9 +136,5 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("sentinel"), "{text}");
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

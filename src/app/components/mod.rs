@@ -1,3 +1,4 @@
 pub mod form;
 pub mod header;
+pub mod signed_in;
 pub mod time;

@@ -2,32 +2,24 @@
 //! chosen by default), each as a variable or a file, a mount directory and extra variables. A
 //! plain form that posts to the API, so it works with or without JavaScript.
 
+use crate::app::components::signed_in::signed_in;
 use crate::{
     api::pages::{launch_page, LaunchPageData as Page},
     app::components::form::{ErrorSummary, Field, FormState},
     model::{
         session::{row_field, EnvironmentInfo},
-        AppError, SecretMeta,
+        SecretMeta,
     },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 #[component]
 pub fn LaunchPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| launch_page());
     view! {
         <Title text="Start a session"/>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! { <Loaded page/> }.into_any(),
-                    Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {signed_in(page, |page| view! { <Loaded page/> })}
     }
 }
 

@@ -1,6 +1,7 @@
 //! The secrets settings page: list, add, replace value, delete. Plain forms that post to the API
 //! and come back, so every action works with or without JavaScript.
 
+use crate::app::components::signed_in::signed_in;
 use crate::{
     api::pages::{secrets_page, SecretsPageData as Page},
     app::components::{
@@ -11,24 +12,13 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 #[component]
 pub fn SecretsPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| secrets_page());
     view! {
         <Title text="Secrets"/>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! { <Loaded page/> }.into_any(),
-                    Err(crate::model::AppError::Unauthorized) => {
-                        view! { <Redirect path="/login"/> }.into_any()
-                    }
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {signed_in(page, |page| view! { <Loaded page/> })}
     }
 }
 

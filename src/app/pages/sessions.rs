@@ -2,17 +2,18 @@
 //! time, Open, recent output (`?output=ID`) and Stop. Links and plain forms only, so it works
 //! the same with or without JavaScript.
 
+use crate::app::components::signed_in::signed_in;
 use crate::{
     api::pages::{sessions_page, SessionsPageData as Page},
     app::components::{form::Notice, time::Timestamp},
     model::{
         session::{InjectMode, SessionInfo, SessionStatus},
-        AppError, Flash,
+        Flash,
     },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
@@ -20,15 +21,7 @@ pub fn SessionsPage() -> impl IntoView {
     let page = Resource::new(move || output.clone(), sessions_page);
     view! {
         <Title text="Sessions"/>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! { <Loaded page/> }.into_any(),
-                    Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {signed_in(page, |page| view! { <Loaded page/> })}
     }
 }
 
