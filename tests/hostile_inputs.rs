@@ -303,3 +303,71 @@ both!(
     hostile_inputs_are_refused_and_change_nothing,
     crate::hostile_inputs_are_refused_and_change_nothing
 );
+
+/// `LOCKBOX_MAX_LIVE_SESSIONS` caps the sessions one user has starting or running: the launch
+/// beyond it is a 409 that says why, nothing is recorded for it, other users are not affected,
+/// and stopping one makes room again. A refused reference on this (local) server is a 422 on
+/// `extra_env`.
+async fn live_sessions_are_capped_per_user(backend: Backend) {
+    let options = common::ServerOptions {
+        extra_env: vec![("LOCKBOX_MAX_LIVE_SESSIONS".into(), "1".into())],
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(backend, options).await;
+    let alice = app.user("alice").await;
+    let launch = |c: &common::Client| {
+        let c = c.clone();
+        async move {
+            c.post("/api/sessions/launch", &[("environment", "demo")])
+                .await
+        }
+    };
+    let first = launch(&alice).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    let second = launch(&alice).await;
+    assert_eq!(second.status, 409, "{}", second.body);
+    assert!(
+        second.body.contains("at most 1 may run at once"),
+        "{}",
+        second.body
+    );
+    let listed = alice.post("/api/sessions/list", &[]).await.json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // Another user has a cap of their own.
+    let bob = app.user("bob").await;
+    let theirs = launch(&bob).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    let bob_id = theirs.json()["id"].as_str().unwrap().to_string();
+    // Stopping makes room.
+    let r = alice.post("/api/sessions/stop", &[("id", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let third = launch(&alice).await;
+    assert_eq!(third.status, 200, "{}", third.body);
+    let third_id = third.json()["id"].as_str().unwrap().to_string();
+    // References need Kubernetes: refused on the field, before anything is recorded.
+    alice.post("/api/sessions/stop", &[("id", &third_id)]).await;
+    let r = alice
+        .post(
+            "/api/sessions/launch",
+            &[
+                ("environment", "demo"),
+                (
+                    "extra_env",
+                    "X=SECRET:lockbox-s-0b6f3c1e8d2a4f5b9c7d1e2f3a4b5c6d,env.A",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "extra_env", "{}", r.body);
+    let listed = alice.post("/api/sessions/list", &[]).await.json();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    for (c, id) in [(&alice, &third_id), (&bob, &bob_id)] {
+        c.post("/api/sessions/stop", &[("id", id)]).await;
+    }
+}
+both!(
+    live_sessions_are_capped_per_user,
+    crate::live_sessions_are_capped_per_user
+);

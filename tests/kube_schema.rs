@@ -4,6 +4,9 @@
 //!
 //! Needs `kubernetes-validate` on PATH (`pip install kubernetes-validate==1.37.0`, done by
 //! .ci/setup). Without it the test fails when CI=true and is skipped loudly otherwise.
+//! The admission policy's CEL is evaluated by cel-python (`pip install cel-python`, also done
+//! by .ci/setup) through tests/support/cel_eval.py: a real CEL implementation that needs no
+//! extra Rust crate compiled, next to the Python validator the schema checks already use.
 #![cfg(feature = "ssr")]
 
 use k8s_openapi::api::core::v1::{Pod, Secret, Service};
@@ -19,6 +22,8 @@ use std::{path::Path, process::Command};
 
 const VALIDATOR: &str = "kubernetes-validate";
 const K8S_VERSION: &str = "1.37.0";
+/// The default `LOCKBOX_MAX_SESSION_BYTES`.
+const MAX_SESSION_BYTES: usize = 1024 * 1024;
 
 /// Whether the validator can run; fails under CI when it cannot.
 fn validator_available() -> bool {
@@ -67,6 +72,7 @@ fn args() -> RenderArgs {
         namespace: "lockbox-sessions".into(),
         image: None,
         port: None,
+        value_bytes: 1,
     }
 }
 
@@ -180,7 +186,7 @@ fn objects(yaml: &str) -> Objects {
 #[test]
 fn rendered_objects_pass_the_rust_rules() {
     for (name, args, env) in cases() {
-        let yaml = render(&args, env).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let yaml = render(&args, env, MAX_SESSION_BYTES).unwrap_or_else(|e| panic!("{name}: {e}"));
         let o = objects(&yaml);
         assert_eq!(rules::check(&o), Vec::<String>::new(), "{name}");
         let has_secret = !args.secrets.is_empty();
@@ -195,7 +201,7 @@ fn rendered_objects_pass_the_kubernetes_schemas() {
     }
     let dir = tempfile::tempdir().unwrap();
     for (name, args, env) in cases() {
-        let yaml = render(&args, env).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let yaml = render(&args, env, MAX_SESSION_BYTES).unwrap_or_else(|e| panic!("{name}: {e}"));
         let file = dir.path().join(format!("{name}.yaml"));
         std::fs::write(&file, &yaml).unwrap();
         let out = validate(&file).unwrap_or_else(|e| panic!("{name} rejected:\n{e}\n{yaml}"));
@@ -236,7 +242,7 @@ fn the_validator_rejects_invalid_objects() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let good = render(&args(), Environment::demo()).unwrap();
+    let good = render(&args(), Environment::demo(), MAX_SESSION_BYTES).unwrap();
     let bad = [
         (
             "unknown-field",
@@ -260,5 +266,236 @@ fn the_validator_rejects_invalid_objects() {
         std::fs::write(&file, format!("{good}{yaml}")).unwrap();
         let err = validate(&file).expect_err(name);
         assert!(err.contains("did not validate"), "{name}: {err}");
+    }
+}
+
+/// Whether cel-python can run; fails under CI when it cannot.
+fn cel_available() -> bool {
+    let found = Command::new("python3")
+        .args(["-c", "import celpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(!ci, "cel-python is missing; run .ci/setup");
+        eprintln!(
+            "\n!!!!!! SKIPPED: cel-python is not installed, so the admission policy's CEL was \
+             NOT evaluated. Install it: pip install cel-python !!!!!!\n"
+        );
+    }
+    found
+}
+
+/// Runs the admission policy in deploy/ on each object with cel-python, as the API server
+/// would; returns each verdict (true, false, or an evaluation error's text).
+fn admission_verdicts(objects: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/admission-policy.yaml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let policy = text
+        .split("\n---\n")
+        .filter(|d| d.contains("\nkind: ") || d.starts_with("kind: "))
+        .map(|d| serde_yaml::from_str::<serde_json::Value>(d).unwrap())
+        .find(|d| d["kind"] == "ValidatingAdmissionPolicy")
+        .expect("a ValidatingAdmissionPolicy");
+    let input = serde_json::json!({
+        "variables": policy["spec"]["variables"],
+        "validations": policy["spec"]["validations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["expression"].clone())
+            .collect::<Vec<_>>(),
+        "objects": objects,
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/cel_eval.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A Pod named `name` with `spec` (JSON).
+fn pod(name: Option<&str>, spec: serde_json::Value) -> serde_json::Value {
+    let metadata = match name {
+        Some(n) => serde_json::json!({"name": n, "namespace": "lockbox-sessions"}),
+        None => serde_json::json!({"generateName": "x-", "namespace": "lockbox-sessions"}),
+    };
+    serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
+}
+
+fn env_ref(secret: &str) -> serde_json::Value {
+    serde_json::json!([{"name": "X", "valueFrom": {"secretKeyRef": {"name": secret, "key": "k"}}}])
+}
+
+/// The admission policy's CEL, evaluated by cel-python (a real CEL implementation) on sample
+/// Pods: a session's own Pod and Pods that use no session Secret are admitted (also without
+/// env, volumes or init containers, and without a name); every way of naming another session's
+/// Secret is refused.
+#[test]
+fn the_admission_policy_admits_own_secrets_and_refuses_others() {
+    if !cel_available() {
+        return;
+    }
+    use serde_json::json;
+    let own = "lockbox-s-0b6f3c1e8d2a4f5b9c7d1e2f3a4b5c6d";
+    let other = "lockbox-s-99999999222243338444555555555555";
+    // A session Pod exactly as Lockbox renders it: file and env secrets, a reference.
+    let rendered = render(
+        &with(
+            &strings(&["DB_PASSWORD", "TLS_KEY:file=tls.key"]),
+            &strings(&["SHARED=SECRET:team-creds,token"]),
+            Some(8080),
+        ),
+        Environment::demo(),
+        MAX_SESSION_BYTES,
+    )
+    .unwrap();
+    let rendered_pod: serde_json::Value = rendered
+        .split("---\n")
+        .filter(|d| d.contains("\nkind: Pod"))
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .next()
+        .unwrap();
+    let c = |extra: serde_json::Value| {
+        let mut c = json!({"name": "c", "image": "busybox"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let admitted = [
+        ("rendered session pod", rendered_pod.clone()),
+        (
+            "bare",
+            pod(Some(own), json!({"containers": [c(json!({}))]})),
+        ),
+        (
+            "no name, nothing used",
+            pod(None, json!({"containers": [c(json!({}))]})),
+        ),
+        (
+            "own secret everywhere",
+            pod(
+                Some(own),
+                json!({
+                    "containers": [c(json!({"env": env_ref(own), "envFrom": [{"secretRef": {"name": own}}]}))],
+                    "initContainers": [c(json!({"env": env_ref(own)}))],
+                    "volumes": [{"name": "a", "secret": {"secretName": own}},
+                                {"name": "b", "projected": {"sources": [{"secret": {"name": own}}]}}]
+                }),
+            ),
+        ),
+        (
+            "other secrets, odd shapes",
+            pod(
+                Some("web"),
+                json!({
+                    "containers": [c(json!({"env": [{"name": "A", "value": "x"},
+                                                    {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                                            "envFrom": [{"configMapRef": {"name": "cm"}}]}))],
+                    "ephemeralContainers": [c(json!({"env": env_ref("team-creds")}))],
+                    "volumes": [{"name": "a", "emptyDir": {}},
+                                {"name": "b", "secret": {"secretName": "lockbox-sessions-x"}},
+                                {"name": "c", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
+                                {"name": "d", "secret": {}}]
+                }),
+            ),
+        ),
+    ];
+    let refused = [
+        (
+            "secret volume",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))],
+                "volumes": [{"name": "a", "secret": {"secretName": other}}]}),
+            ),
+        ),
+        (
+            "projected source",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))],
+                "volumes": [{"name": "a", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": other}}]}}]}),
+            ),
+        ),
+        (
+            "container env",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({"env": env_ref(other)}))]}),
+            ),
+        ),
+        (
+            "container envFrom",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({"envFrom": [{"secretRef": {"name": other}}]}))]}),
+            ),
+        ),
+        (
+            "init container env",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))], "initContainers": [c(json!({"env": env_ref(other)}))]}),
+            ),
+        ),
+        (
+            "init container envFrom",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))], "initContainers": [c(json!({"envFrom": [{"secretRef": {"name": other}}]}))]}),
+            ),
+        ),
+        (
+            "ephemeral container env",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))], "ephemeralContainers": [c(json!({"env": env_ref(other)}))]}),
+            ),
+        ),
+        (
+            "ephemeral container envFrom",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))], "ephemeralContainers": [c(json!({"envFrom": [{"secretRef": {"name": other}}]}))]}),
+            ),
+        ),
+        (
+            "unnamed pod using a session secret",
+            pod(
+                None,
+                json!({"containers": [c(json!({"env": env_ref(own)}))]}),
+            ),
+        ),
+        ("another pod using the rendered session's secret", {
+            let mut p = rendered_pod.clone();
+            p["metadata"]["name"] = json!("intruder");
+            p
+        }),
+    ];
+    let objects: Vec<serde_json::Value> = admitted
+        .iter()
+        .chain(refused.iter())
+        .map(|(_, p)| p.clone())
+        .collect();
+    let verdicts = admission_verdicts(&objects);
+    for ((name, _), verdict) in admitted.iter().zip(&verdicts) {
+        assert_eq!(verdict, &json!(true), "{name} should be admitted");
+    }
+    for ((name, _), verdict) in refused.iter().zip(&verdicts[admitted.len()..]) {
+        assert_eq!(verdict, &json!(false), "{name} should be refused");
     }
 }

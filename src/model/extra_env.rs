@@ -2,6 +2,7 @@
 //! `NAME=SECRET:<kubernetes-secret>,<key>` for a key of a Secret that already exists in the
 //! project's namespace (the Run:AI form). Blank lines and lines starting with `#` are skipped.
 
+use super::{names::RESERVED_PREFIX, rules};
 use serde::{Deserialize, Serialize};
 
 /// Where an extra variable's value comes from.
@@ -27,72 +28,16 @@ pub struct LineError {
 }
 
 const SECRET_PREFIX: &str = "SECRET:";
-const MAX_DNS_SUBDOMAIN: usize = 253;
 
-/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, valid for a process and for
-/// Kubernetes alike; `LOCKBOX_` names are Lockbox's own.
+/// An extra variable's name: the variable-name rule, and not one of Lockbox's `LOCKBOX_` names.
 pub fn check_env_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    match chars.next() {
-        None => return Err("a variable name is required before '='".into()),
-        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
-            return Err(format!(
-                "variable name {name:?} must start with a letter or an underscore"
-            ))
-        }
-        _ => {}
+    if name.is_empty() {
+        return Err("a variable name is required before '='".into());
     }
-    if chars.any(|c| !(c.is_ascii_alphanumeric() || c == '_')) {
+    rules::env_var_name(name).map_err(|m| format!("variable name {name:?} {m}"))?;
+    if name.to_ascii_uppercase().starts_with(RESERVED_PREFIX) {
         return Err(format!(
-            "variable name {name:?} may contain only letters, digits and underscores"
-        ));
-    }
-    if name.to_ascii_uppercase().starts_with("LOCKBOX_") {
-        return Err(format!(
-            "variable name {name:?} is reserved (LOCKBOX_ prefix)"
-        ));
-    }
-    Ok(())
-}
-
-/// A Kubernetes object name: a DNS-1123 subdomain (lower-case letters, digits, '-' and '.',
-/// starting and ending with a letter or digit, at most 253 characters).
-pub fn check_dns_subdomain(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_DNS_SUBDOMAIN {
-        return Err(format!(
-            "Secret name must be 1 to {MAX_DNS_SUBDOMAIN} characters"
-        ));
-    }
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    // Each dot-separated label: lower-case letters, digits and '-', starting and ending with a
-    // letter or digit (the API server's DNS-1123 subdomain rule).
-    let label_ok = |label: &str| {
-        label.starts_with(alnum)
-            && label.ends_with(alnum)
-            && label.chars().all(|c| alnum(c) || c == '-')
-    };
-    if !name.split('.').all(label_ok) {
-        return Err(format!(
-            "Secret name {name:?} must be lower-case letters, digits, '-' and '.', \
-             each dot-separated part starting and ending with a letter or digit"
-        ));
-    }
-    Ok(())
-}
-
-/// A Kubernetes Secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters.
-pub fn check_secret_key(key: &str) -> Result<(), String> {
-    if key.is_empty() || key.len() > MAX_DNS_SUBDOMAIN {
-        return Err(format!(
-            "Secret key must be 1 to {MAX_DNS_SUBDOMAIN} characters"
-        ));
-    }
-    if !key
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-    {
-        return Err(format!(
-            "Secret key {key:?} may contain only letters, digits, '-', '.' and '_'"
+            "variable name {name:?} is reserved ({RESERVED_PREFIX} prefix)"
         ));
     }
     Ok(())
@@ -112,8 +57,8 @@ fn parse_line(line: &str) -> Result<ExtraEnv, String> {
                 return Err("a secret reference is SECRET:<secret-name>,<key>".into());
             };
             let (secret, key) = (secret.trim(), key.trim());
-            check_dns_subdomain(secret)?;
-            check_secret_key(key)?;
+            rules::dns1123_subdomain(secret).map_err(|m| format!("Secret name {secret:?} {m}"))?;
+            rules::secret_key(key).map_err(|m| format!("Secret key {key:?} {m}"))?;
             EnvSource::SecretRef {
                 secret: secret.to_string(),
                 key: key.to_string(),
@@ -228,17 +173,14 @@ mod tests {
     }
 
     #[test]
-    fn kubernetes_name_limits() {
-        assert!(check_dns_subdomain(&"a".repeat(253)).is_ok());
-        assert!(check_dns_subdomain(&"a".repeat(254)).is_err());
-        assert!(check_dns_subdomain("a.b-c.9").is_ok());
-        assert!(check_dns_subdomain("a..b").is_err());
-        assert!(check_dns_subdomain("a.-b").is_err());
-        assert!(check_dns_subdomain("a-.b").is_err());
-        assert!(check_dns_subdomain("A").is_err());
-        assert!(check_secret_key(&"k".repeat(253)).is_ok());
-        assert!(check_secret_key(&"k".repeat(254)).is_err());
-        assert!(check_secret_key("tls.crt").is_ok());
-        assert!(check_secret_key("a b").is_err());
+    fn references_follow_the_kubernetes_rules() {
+        let reference = |secret: &str, key: &str| parse(&format!("X=SECRET:{secret},{key}"));
+        assert!(reference(&"a".repeat(253), "k").is_ok());
+        assert!(reference(&"a".repeat(254), "k").is_err());
+        assert!(reference("a..b", "k").is_err());
+        assert!(reference("s", &"k".repeat(253)).is_ok());
+        assert!(reference("s", &"k".repeat(254)).is_err());
+        assert!(reference("s", "..").is_err());
+        assert!(reference("s", "a b").is_err());
     }
 }

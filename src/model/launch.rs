@@ -1,6 +1,13 @@
-//! Launch-form rules that do not depend on a backend: the mount directory, and escaping an
-//! inline environment value for Kubernetes. (The launch form itself is the next issue; these
-//! are its first, self-contained pieces.)
+//! The launch rules: [`validate`] checks a whole launch (every field, every limit, what the
+//! backend can do) and is the only place that does. The launch service, `lockbox sessions
+//! render` and any other client call it, so each applies the same checks. Also the mount
+//! directory rule, and escaping an inline environment value for Kubernetes.
+
+use super::{
+    extra_env::{self, EnvSource, ExtraEnv},
+    session::{self, Injection, SecretChoice},
+    FieldError, SecretName,
+};
 
 /// Top-level directories a session may not mount secrets into (or under). `/var/run` is
 /// checked separately, as it is two components deep.
@@ -58,6 +65,187 @@ pub fn mount_dir(raw: &str) -> Result<String, String> {
 /// `$(NAME)` in `env[].value` and turns `$$` into `$`, so every `$` is doubled.
 pub fn escape_env_value(value: &str) -> String {
     value.replace('$', "$$")
+}
+
+/// The default mount directory.
+pub const DEFAULT_MOUNT_DIR: &str = "/secrets";
+
+/// Where the session would run; some features need Kubernetes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Local,
+    Kubernetes,
+}
+
+/// What the launch knows of the chosen environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvironmentFacts<'a> {
+    pub name: &'a str,
+    /// Whether it has a command to run as a local process.
+    pub runs_locally: bool,
+}
+
+/// One of the user's secrets as far as a launch needs it: its name and its value's size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownSecret {
+    pub name: String,
+    pub bytes: usize,
+}
+
+/// The form as typed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaunchForm<'a> {
+    pub environment: &'a str,
+    pub project: &'a str,
+    pub rows: &'a [SecretChoice],
+    /// Empty means [`DEFAULT_MOUNT_DIR`].
+    pub mount_dir: &'a str,
+    pub extra_env: &'a str,
+}
+
+/// What the form is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchContext<'a> {
+    /// `None` when there is no environment of that name.
+    pub environment: Option<EnvironmentFacts<'a>>,
+    /// The user's secrets (names are matched ignoring case, as they are unique that way).
+    pub known: &'a [KnownSecret],
+    pub backend: Backend,
+    /// Most bytes (secret values and inline values together) one session may receive.
+    pub max_session_bytes: usize,
+}
+
+/// A launch that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidLaunch {
+    pub injections: Vec<Injection>,
+    /// For each injection, the index of its secret in [`LaunchContext::known`].
+    pub chosen: Vec<usize>,
+    /// Normalised.
+    pub mount_dir: String,
+    pub extra_env: Vec<ExtraEnv>,
+    /// What the session receives, in bytes (secret values, and names and values of inline
+    /// variables; a Kubernetes reference counts nothing here, its value stays in the cluster).
+    pub total_bytes: usize,
+}
+
+/// Checks a whole launch and reports every broken rule at once, each on its field.
+pub fn validate(
+    form: &LaunchForm<'_>,
+    ctx: &LaunchContext<'_>,
+) -> Result<ValidLaunch, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !form.project.trim().is_empty() {
+        errors.push(FieldError::new(
+            "project",
+            "Projects are not available yet; leave the project empty.",
+        ));
+    }
+    match ctx.environment {
+        None => errors.push(FieldError::new(
+            "environment",
+            if form.environment.trim().is_empty() {
+                "Choose an environment.".to_string()
+            } else {
+                format!("There is no environment named {:?}.", form.environment)
+            },
+        )),
+        Some(env) if ctx.backend == Backend::Local && !env.runs_locally => {
+            errors.push(FieldError::new(
+                "environment",
+                format!(
+                    "The environment {} has no local command, so it cannot run on this server.",
+                    env.name
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    let index_of = |name: &str| {
+        let key = SecretName::parse(name).ok()?.key();
+        ctx.known
+            .iter()
+            .position(|k| k.name.eq_ignore_ascii_case(&key))
+    };
+    let mut injections = session::check_choices(form.rows, |name| index_of(name).is_some())
+        .map_err(|e| errors.extend(e))
+        .unwrap_or_default();
+    let chosen: Vec<usize> = injections
+        .iter()
+        .filter_map(|i| index_of(&i.secret))
+        .collect();
+    // Recorded under the name as stored, whatever case was typed.
+    for (i, &k) in injections.iter_mut().zip(&chosen) {
+        i.secret = ctx.known[k].name.clone();
+    }
+    let raw_mount = match form.mount_dir.trim() {
+        "" => DEFAULT_MOUNT_DIR,
+        m => m,
+    };
+    let mount_dir = mount_dir(raw_mount)
+        .map_err(|m| errors.push(FieldError::new("mount_dir", m)))
+        .unwrap_or_default();
+    let extra = match extra_env::parse(form.extra_env) {
+        Ok(extra) => {
+            if let Err(m) = session::check_extra_env_names(&injections, &extra) {
+                errors.push(FieldError::new("extra_env", m));
+            }
+            if ctx.backend == Backend::Local {
+                if let Some(r) = extra
+                    .iter()
+                    .find(|e| matches!(e.source, EnvSource::SecretRef { .. }))
+                {
+                    errors.push(FieldError::new(
+                        "extra_env",
+                        format!(
+                            "{}: SECRET: references need the Kubernetes backend; this server \
+                             runs sessions locally.",
+                            r.name
+                        ),
+                    ));
+                }
+            }
+            extra
+        }
+        Err(lines) => {
+            let text: Vec<String> = lines
+                .iter()
+                .map(|l| format!("Line {}: {}.", l.line, l.message))
+                .collect();
+            errors.push(FieldError::new("extra_env", text.join(" ")));
+            Vec::new()
+        }
+    };
+    let inline: usize = extra
+        .iter()
+        .map(|e| match &e.source {
+            EnvSource::Literal(v) => e.name.len() + v.len(),
+            EnvSource::SecretRef { .. } => 0,
+        })
+        .sum();
+    let total_bytes = chosen.iter().map(|&i| ctx.known[i].bytes).sum::<usize>() + inline;
+    let max = ctx.max_session_bytes;
+    if total_bytes > max {
+        errors.push(FieldError::new(
+            "secrets",
+            format!(
+                "Together the chosen secrets and extra values are {total_bytes} bytes; a session \
+                 can receive at most {max} bytes ({} KiB).",
+                max / 1024
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(ValidLaunch {
+            injections,
+            chosen,
+            mount_dir,
+            extra_env: extra,
+            total_bytes,
+        })
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -173,5 +361,230 @@ mod tests {
         }
         // Unescaped, the reference would be expanded: the escaping is what keeps it.
         assert_ne!(kube_expand("$(HOME)"), "$(HOME)");
+    }
+
+    fn known() -> Vec<KnownSecret> {
+        vec![
+            KnownSecret {
+                name: "DB_PASSWORD".into(),
+                bytes: 600 * 1024,
+            },
+            KnownSecret {
+                name: "TLS_KEY".into(),
+                bytes: 500 * 1024,
+            },
+        ]
+    }
+
+    fn row(secret: &str, mode: InjectMode, name: &str) -> SecretChoice {
+        SecretChoice {
+            secret: Some(secret.into()),
+            mode,
+            name: name.into(),
+        }
+    }
+
+    fn ctx<'a>(known: &'a [KnownSecret], backend: Backend) -> LaunchContext<'a> {
+        LaunchContext {
+            environment: Some(EnvironmentFacts {
+                name: "demo",
+                runs_locally: true,
+            }),
+            known,
+            backend,
+            max_session_bytes: 1024 * 1024,
+        }
+    }
+
+    fn fields(e: &[FieldError]) -> Vec<&str> {
+        e.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    use super::super::session::InjectMode;
+
+    #[test]
+    fn a_good_launch_is_normalised() {
+        let known = known();
+        let rows = [
+            row("db_password", InjectMode::Env, "PGPASSWORD"),
+            SecretChoice::default(),
+        ];
+        let form = LaunchForm {
+            environment: "demo",
+            rows: &rows,
+            extra_env: "MODE=x\nREF=SECRET:team-creds,token",
+            ..Default::default()
+        };
+        let ok = validate(&form, &ctx(&known, Backend::Kubernetes)).unwrap();
+        assert_eq!(ok.mount_dir, DEFAULT_MOUNT_DIR);
+        assert_eq!(ok.chosen, [0]);
+        assert_eq!(ok.injections[0].secret, "DB_PASSWORD");
+        assert_eq!(ok.injections[0].target, "PGPASSWORD");
+        assert_eq!(ok.total_bytes, 600 * 1024 + "MODE".len() + 1);
+        assert_eq!(ok.extra_env.len(), 2);
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_on_its_field() {
+        let known = known();
+        let rows = [row("NOPE", InjectMode::Env, "")];
+        let form = LaunchForm {
+            environment: "gone",
+            project: "p",
+            rows: &rows,
+            mount_dir: "/etc",
+            extra_env: "9=1",
+        };
+        let mut c = ctx(&known, Backend::Local);
+        c.environment = None;
+        let e = validate(&form, &c).unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                "project",
+                "environment",
+                "secret-0",
+                "mount_dir",
+                "extra_env"
+            ]
+        );
+        assert!(e[1].message.contains("no environment named \"gone\""));
+    }
+
+    #[test]
+    fn size_counts_values_and_inline_text_exactly_at_the_limit() {
+        let known = vec![KnownSecret {
+            name: "A".into(),
+            bytes: 100,
+        }];
+        let rows = [row("A", InjectMode::File, "a")];
+        // "X=" + value: the name's 1 byte and the value count.
+        for (extra, ok) in [(27, true), (28, false)] {
+            let text = format!("X={}", "v".repeat(extra));
+            let form = LaunchForm {
+                environment: "demo",
+                rows: &rows,
+                extra_env: &text,
+                ..Default::default()
+            };
+            let mut c = ctx(&known, Backend::Kubernetes);
+            c.max_session_bytes = 128;
+            let got = validate(&form, &c);
+            assert_eq!(got.is_ok(), ok, "{extra}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(fields(&e), ["secrets"]);
+                assert!(e[0].message.contains("129 bytes"), "{}", e[0].message);
+            }
+        }
+        // Two large secrets together exceed 1 MiB.
+        let known = super::tests::known();
+        let rows = [
+            row("DB_PASSWORD", InjectMode::Env, ""),
+            row("TLS_KEY", InjectMode::File, ""),
+        ];
+        let form = LaunchForm {
+            environment: "demo",
+            rows: &rows,
+            ..Default::default()
+        };
+        let e = validate(&form, &ctx(&known, Backend::Kubernetes)).unwrap_err();
+        assert_eq!(fields(&e), ["secrets"]);
+    }
+
+    #[test]
+    fn the_backend_decides_references_and_local_commands() {
+        let known = known();
+        let form = LaunchForm {
+            environment: "demo",
+            extra_env: "REF=SECRET:team-creds,token",
+            ..Default::default()
+        };
+        let e = validate(&form, &ctx(&known, Backend::Local)).unwrap_err();
+        assert_eq!(fields(&e), ["extra_env"]);
+        assert!(e[0]
+            .message
+            .contains("REF: SECRET: references need the Kubernetes backend"));
+        assert!(validate(&form, &ctx(&known, Backend::Kubernetes)).is_ok());
+        let mut c = ctx(&known, Backend::Local);
+        c.environment = Some(EnvironmentFacts {
+            name: "image-only",
+            runs_locally: false,
+        });
+        let form = LaunchForm {
+            environment: "image-only",
+            ..Default::default()
+        };
+        assert_eq!(fields(&validate(&form, &c).unwrap_err()), ["environment"]);
+        c.backend = Backend::Kubernetes;
+        assert!(validate(&form, &c).is_ok());
+    }
+
+    /// Property-style: whatever the rows say, an accepted launch injects only known secrets,
+    /// each once, under valid and distinct names, and its total is within the limit.
+    #[test]
+    fn accepted_launches_keep_the_invariants() {
+        let known = vec![
+            KnownSecret {
+                name: "A".into(),
+                bytes: 10,
+            },
+            KnownSecret {
+                name: "B".into(),
+                bytes: 20,
+            },
+            KnownSecret {
+                name: "C".into(),
+                bytes: 30,
+            },
+        ];
+        let secrets = ["A", "b", "C", "D", "", "a"];
+        let names = ["", "", "X", "x.y", "..", ".", "PORT", "LOCKBOX_A", "A", "9"];
+        let modes = [InjectMode::Env, InjectMode::File];
+        let mut accepted = 0;
+        // A small linear congruential generator: varied, and the same on every run.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..2000 {
+            let count = 1 + next(3);
+            let rows: Vec<SecretChoice> = (0..count)
+                .map(|_| {
+                    row(
+                        secrets[next(secrets.len())],
+                        modes[next(2)],
+                        names[next(names.len())],
+                    )
+                })
+                .collect();
+            let form = LaunchForm {
+                environment: "demo",
+                rows: &rows,
+                ..Default::default()
+            };
+            let mut c = ctx(&known, Backend::Kubernetes);
+            c.max_session_bytes = 50;
+            let Ok(ok) = validate(&form, &c) else {
+                continue;
+            };
+            accepted += 1;
+            assert!(ok.total_bytes <= 50);
+            let mut seen = std::collections::BTreeSet::new();
+            for (inj, &k) in ok.injections.iter().zip(&ok.chosen) {
+                assert_eq!(known[k].name, inj.secret);
+                assert!(seen.insert(inj.secret.clone()), "{rows:?}");
+                match inj.mode {
+                    InjectMode::Env => session::check_env_target(&inj.target).unwrap(),
+                    InjectMode::File => crate::model::rules::file_name(&inj.target).unwrap(),
+                }
+            }
+        }
+        assert!(
+            accepted > 0,
+            "no case was accepted: the generator is useless"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Sessions as the browser and API clients see them, and the launch form's rules for chosen
 //! secrets (pure, so they can run anywhere).
 
-use super::{extra_env, FieldError, SecretName};
+use super::{extra_env, rules, FieldError, SecretName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -121,31 +121,13 @@ pub struct EnvironmentInfo {
 
 /// Variables Lockbox sets itself in every session; a secret may not take their names.
 pub const RESERVED_ENV: [&str; 2] = ["PORT", "SECRETS_DIR"];
-/// The longest variable or file name a secret may be given.
-pub const MAX_TARGET: usize = 128;
+pub use super::rules::MAX_TARGET;
 /// The most secrets one session may receive.
 pub const MAX_INJECTIONS: usize = 100;
 
-/// A file name in the mount directory: what Kubernetes accepts as a Secret key and a volume
-/// item path (`[-._A-Za-z0-9]+`, not `.`, `..` or starting with `..`).
+/// A file name in the mount directory (the one rule: [`rules::file_name`]).
 pub fn check_file_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_TARGET {
-        return Err(format!("File name must be 1 to {MAX_TARGET} characters."));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(format!(
-            "File name {name:?} may contain only letters, digits, '-', '_' and '.'."
-        ));
-    }
-    if name == "." || name.starts_with("..") {
-        return Err(format!(
-            "File name {name:?} must not be '.' or start with '..'."
-        ));
-    }
-    Ok(())
+    rules::file_name(name).map_err(|m| format!("File name {name:?} {m}."))
 }
 
 /// An environment variable a secret is given to.

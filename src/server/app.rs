@@ -55,7 +55,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     crate::server::db::environments::seed_demo(&db, crate::server::db::now_ms())
         .await
         .map_err(StartError::Sessions)?;
-    let backend = session_backend(&config).await?;
+    let backend = session_backend(&config, &db).await?;
     let state = AppState {
         page_cache,
         db,
@@ -71,9 +71,13 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
 /// Local processes unless `LOCKBOX_KUBE` asks for Kubernetes.
 async fn session_backend(
     config: &Config,
+    db: &Db,
 ) -> Result<Arc<dyn crate::server::sessions::backend::SessionBackend>, StartError> {
     if config.kube {
-        let kube = crate::server::kube::KubeBackend::from_config()
+        let installation = crate::server::db::sessions::installation_id(db)
+            .await
+            .map_err(|e| StartError::Backend(format!("reading the installation id: {e}")))?;
+        let kube = crate::server::kube::KubeBackend::from_config(installation)
             .await
             .map_err(|e| StartError::Backend(format!("Kubernetes: {e}")))?;
         tracing::info!(namespace = %config.kube_namespace, "sessions run on Kubernetes");
@@ -142,8 +146,23 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     router.with_state(state)
 }
 
-/// Runs the periodic clean-ups: expired login sessions and stale throttle records.
+/// How often session objects the database does not hold as live are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the periodic clean-ups: expired login sessions and stale throttle records, and (every
+/// minute) sessions that ended unseen and session objects nothing records as live.
 fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            match crate::server::sessions::service::sweep(&sweeper).await {
+                Ok(0) | Err(_) => {} // an error is logged where it happened
+                Ok(n) => tracing::info!(objects = n, "swept leftover session objects"),
+            }
+        }
+    });
     let throttle = state.throttle.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));

@@ -112,7 +112,9 @@ pub async fn run() -> ExitCode {
                 }
             };
             match environment {
-                Ok(Some(env)) => crate::server::kube::render::run(args, env),
+                Ok(Some(env)) => {
+                    crate::server::kube::render::run(args, env, config.limits.max_session_bytes)
+                }
                 Ok(None) => {
                     eprintln!(
                         "lockbox: there is no environment named {}",

@@ -66,6 +66,8 @@ pub struct Config {
     /// Where the local backend keeps per-session secret directories; a memory-backed file
     /// system (`/dev/shm`) when there is one, else `<data dir>/run`.
     pub run_dir: Option<PathBuf>,
+    /// Most sessions one user may have starting or running at once.
+    pub max_live_sessions: usize,
 }
 
 /// Reads the environment through a lookup function so tests can pass a map.
@@ -181,18 +183,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let kube_namespace = self
             .get("LOCKBOX_KUBE_NAMESPACE")
             .unwrap_or_else(|| "lockbox-sessions".into());
-        crate::model::extra_env::check_dns_subdomain(&kube_namespace)
-            .and_then(|()| {
-                if kube_namespace.len() <= 63 && !kube_namespace.contains('.') {
-                    Ok(())
-                } else {
-                    Err("must be a DNS-1123 label (at most 63 characters, no dots)".into())
-                }
-            })
-            .map_err(|reason| ConfigError::Invalid {
-                name: "LOCKBOX_KUBE_NAMESPACE",
-                reason,
-            })?;
+        crate::model::rules::dns1123_label(&kube_namespace).map_err(|m| ConfigError::Invalid {
+            name: "LOCKBOX_KUBE_NAMESPACE",
+            reason: format!("a namespace name (DNS-1123 label) {m}"),
+        })?;
         let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
         let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
         Ok(Config {
@@ -214,6 +208,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             kube: self.flag("LOCKBOX_KUBE", false)?,
             kube_namespace,
             run_dir: self.get("LOCKBOX_RUN_DIR").map(PathBuf::from),
+            max_live_sessions: self.parse("LOCKBOX_MAX_LIVE_SESSIONS", 10)?,
             data_dir,
             database_url,
         })

@@ -77,21 +77,7 @@ impl Environment {
 
 /// An environment's name: a DNS-1123 label (it appears in labels and the admin UI).
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "environment name {name:?} must be 1 to 63 lower-case letters, digits or '-', \
-             starting and ending with a letter or digit"
-        ))
-    }
+    crate::model::rules::dns1123_label(name).map_err(|m| format!("environment name {name:?} {m}"))
 }
 
 #[cfg(test)]

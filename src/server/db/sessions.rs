@@ -256,3 +256,34 @@ pub async fn set_live_status(db: &Db, id: &str, status: SessionStatus) -> sqlx::
     .await
     .map(|_| ()))
 }
+
+/// How many sessions a user has starting or running (for the per-user cap).
+pub async fn count_live(db: &Db, user_id: &str) -> sqlx::Result<i64> {
+    on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND status IN ('starting', 'running')"
+    )
+    .bind(user_id)
+    .fetch_one(p)
+    .await)
+}
+
+/// The ids of every session still marked starting or running on `backend` (for the sweep).
+pub async fn live_ids(db: &Db, backend: &str) -> sqlx::Result<std::collections::HashSet<String>> {
+    let ids: Vec<String> = on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE backend = $1 AND status IN ('starting', 'running')"
+    )
+    .bind(backend)
+    .fetch_all(p)
+    .await)?;
+    Ok(ids.into_iter().collect())
+}
+
+/// This installation's id: random, made once by the migration that created its table, so it
+/// is the same for every replica sharing the database and across restarts.
+pub async fn installation_id(db: &Db) -> sqlx::Result<String> {
+    on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT id FROM installation WHERE singleton = 1"
+    )
+    .fetch_one(p)
+    .await)
+}

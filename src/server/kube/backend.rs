@@ -1,25 +1,31 @@
 //! Sessions as Kubernetes objects: a Pod, a Secret owned by it, and a Service for its port.
 //!
-//! Secret values exist here only inside the Secret being created; they are wiped right after
-//! the create call, and never appear in errors or logs (the API server's replies to a Secret
-//! create echo the data, so that reply is never read on success).
+//! Secret values exist here only inside the Secret being created and its request body; both
+//! are wiped right after the create call, and never appear in errors or logs (the API server's
+//! replies to a Secret create echo the data, so that reply is never read on success). A
+//! referenced Secret is read only for its labels and key names; its body is wiped at once.
+//! The API server's own texts are logged in full; users see a short text naming the step.
 
 use super::{
-    manifests::{self, Objects, CONTAINER},
-    observe::observe,
+    manifests::{self, Objects, CONTAINER, LABEL_INSTALLATION, LABEL_SESSION},
+    observe::{ended, observe},
+    references::{self, SecretShape},
     rules,
 };
 use crate::server::sessions::{
-    backend::{BackendError, Observed, SessionBackend, SessionRef, Started},
+    backend::{BackendError, LiveSessions, Observed, SessionBackend, SessionRef, Started},
     spec::{LaunchSpec, Values},
 };
 use ::kube::{
-    api::{Api, DeleteParams, LogParams, PostParams},
+    api::{Api, DeleteParams, ListParams, LogParams, PostParams},
     client::Body,
     core::{Request, Status},
     Client,
 };
+use bytes::Bytes;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service};
+use std::collections::BTreeMap;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Log lines asked for; the reply is then cut to the newest `max_bytes`.
 const TAIL_LINES: i64 = 500;
@@ -28,6 +34,8 @@ const PENDING_UID: &str = "pending";
 
 pub struct KubeBackend {
     client: Client,
+    /// This installation's id, labelled on every object (see `db::sessions::installation_id`).
+    installation: String,
 }
 
 /// Installs rustls' ring provider; kube's client panics without one. Safe to call repeatedly.
@@ -37,17 +45,25 @@ pub fn install_crypto_provider() {
 }
 
 impl KubeBackend {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: Client, installation: String) -> Self {
+        Self {
+            client,
+            installation,
+        }
     }
 
     /// Connects with the kubeconfig, or the in-cluster service account.
-    pub async fn from_config() -> Result<Self, BackendError> {
+    pub async fn from_config(installation: String) -> Result<Self, BackendError> {
         install_crypto_provider();
         let client = Client::try_default()
             .await
             .map_err(|e| BackendError::Internal(format!("Kubernetes configuration: {e}")))?;
-        Ok(Self::new(client))
+        Ok(Self::new(client, installation))
+    }
+
+    /// The label selector of this installation's session objects.
+    fn own_objects(&self) -> String {
+        format!("{LABEL_SESSION},{LABEL_INSTALLATION}={}", self.installation)
     }
 
     fn api<K>(&self, namespace: &str) -> Api<K>
@@ -58,16 +74,13 @@ impl KubeBackend {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// Sends a request and returns the reply body, or the API's error status.
-    async fn send(&self, request: http::Request<Vec<u8>>, read: bool) -> Result<Vec<u8>, Error> {
-        let reply = self
-            .client
-            .send(request.map(Body::from))
-            .await
-            .map_err(Error::Kube)?;
+    /// Sends a request; returns the reply body (only when `read`, else empty), or the API's
+    /// error status.
+    async fn send(&self, request: http::Request<Body>, read: bool) -> Result<Bytes, Error> {
+        let reply = self.client.send(request).await.map_err(Error::Kube)?;
         let code = reply.status();
         if code.is_success() && !read {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         let body = reply
             .into_body()
@@ -75,7 +88,7 @@ impl KubeBackend {
             .await
             .map_err(Error::Kube)?;
         if code.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let text = String::from_utf8_lossy(&body);
         let status = serde_json::from_str::<Status>(&text)
@@ -83,15 +96,31 @@ impl KubeBackend {
         Err(Error::Api(Box::new(status)))
     }
 
-    /// Creates the Secret without reading the reply (which echoes the values).
+    /// Creates the Secret without reading the reply (which echoes the values). The request
+    /// body is serialised into one exactly-sized buffer that is wiped when the HTTP client lets
+    /// go of it.
     async fn create_secret(&self, ns: &str, secret: &Secret) -> Result<(), Error> {
-        let body = zeroize::Zeroizing::new(
-            serde_json::to_vec(secret).map_err(|_| Error::Other("encoding the Secret".into()))?,
-        );
+        let body = wiped_json(secret).map_err(|_| Error::Other("encoding the Secret".into()))?;
         let request = Request::new(format!("/api/v1/namespaces/{ns}/secrets"))
-            .create(&PostParams::default(), body.to_vec())
-            .map_err(|e| Error::Other(e.to_string()))?;
+            .create(&PostParams::default(), Vec::new())
+            .map_err(|e| Error::Other(e.to_string()))?
+            .map(|_| Body::from(Bytes::from_owner(body)));
         self.send(request, false).await.map(drop)
+    }
+
+    /// Reads a referenced Secret's labels and key names (`None` if it does not exist). Its
+    /// values are skipped while parsing, and the reply body is wiped right after.
+    async fn secret_shape(&self, ns: &str, name: &str) -> Result<Option<SecretShape>, Error> {
+        let request = Request::new(format!("/api/v1/namespaces/{ns}/secrets"))
+            .get(name, &Default::default())
+            .map_err(|e| Error::Other(e.to_string()))?;
+        let body = match self.send(request.map(Body::from), true).await {
+            Ok(body) => body,
+            Err(Error::Api(s)) if s.code == 404 => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let body = wipe_bytes(body);
+        SecretShape::parse(&body).map(Some).map_err(Error::Other)
     }
 
     async fn delete<K>(&self, ns: &str, name: &str) -> Result<(), Error>
@@ -191,15 +220,58 @@ impl std::fmt::Display for Error {
     }
 }
 
+/// A Kubernetes reason (`Forbidden`, `AlreadyExists`): a short word, or nothing.
+fn safe_reason(s: &Status) -> Option<&str> {
+    let r = s.reason.as_str();
+    (!r.is_empty() && r.len() <= 40 && r.chars().all(|c| c.is_ascii_alphanumeric())).then_some(r)
+}
+
 impl Error {
-    /// A refusal of the request itself (4xx) is the launch's fault; the rest is ours.
+    /// A refusal of the request itself (4xx) is the launch's fault; the rest is ours. The API
+    /// server's text (it names objects, users, quotas) is logged here, in full; a refusal
+    /// shows users only the step and the reason.
     fn into_backend(self, step: &str) -> BackendError {
-        let message = format!("{step} failed: {self}");
+        tracing::warn!(error = %self, "Kubernetes: {step} failed");
         match self {
-            Self::Api(s) if (400..500).contains(&s.code) => BackendError::Rejected(message),
-            _ => BackendError::Internal(message),
+            Self::Api(s) if (400..500).contains(&s.code) => {
+                let why =
+                    safe_reason(&s).map_or_else(|| format!("HTTP {}", s.code), str::to_string);
+                BackendError::Rejected(format!(
+                    "Kubernetes refused {step} ({why}); the server log has the details."
+                ))
+            }
+            e => BackendError::Internal(format!("{step} failed: {e}")),
         }
     }
+}
+
+/// Serialises `value` into an exactly-sized, zeroizing buffer: counted first, so writing never
+/// reallocates (a reallocation would leave an unwiped copy behind).
+fn wiped_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Zeroizing<Vec<u8>>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut buf = Zeroizing::new(Vec::with_capacity(count.0));
+    serde_json::to_writer(&mut *buf, value)?;
+    Ok(buf)
+}
+
+/// Copies a reply body into a zeroizing buffer and wipes the original when it is ours alone.
+fn wipe_bytes(body: Bytes) -> Zeroizing<Vec<u8>> {
+    let copy = Zeroizing::new(body.to_vec());
+    if let Ok(mut own) = body.try_into_mut() {
+        own.zeroize();
+    }
+    copy
 }
 
 /// Holds the Secret being created and wipes its values however the start ends.
@@ -213,14 +285,19 @@ impl Drop for Wiped {
     }
 }
 
+/// A failed start whose clean-up failed too (the failures are logged by `roll_back`).
 fn with_cleanup(error: BackendError, failures: Vec<String>) -> BackendError {
     if failures.is_empty() {
         return error;
     }
-    let extra = format!("; cleaning up also failed: {}", failures.join("; "));
+    let extra = "; some of its objects could not be removed yet";
     match error {
-        BackendError::Rejected(m) => BackendError::Rejected(m + &extra),
-        BackendError::Internal(m) => BackendError::Internal(m + &extra),
+        BackendError::Rejected(m) => BackendError::Rejected(m + extra),
+        BackendError::Internal(m) => BackendError::Internal(format!(
+            "{m}; cleaning up also failed: {}",
+            failures.join("; ")
+        )),
+        e @ BackendError::Invalid(_) => e,
     }
 }
 
@@ -243,13 +320,9 @@ impl SessionBackend for KubeBackend {
         let ns = spec.namespace.as_str();
         let name = manifests::object_name(&spec.session_id);
         // Built before anything is created so the whole set can be checked first.
-        let secret =
-            manifests::secret(spec, values, PENDING_UID).map_err(BackendError::Internal)?;
-        let objects = Objects {
-            secret,
-            pod: manifests::pod(spec),
-            service: manifests::service(spec),
-        };
+        let mut objects =
+            manifests::build(spec, values, PENDING_UID).map_err(BackendError::Internal)?;
+        objects.set_installation(&self.installation);
         let violations = rules::check(&objects);
         let Objects {
             secret,
@@ -333,11 +406,32 @@ impl SessionBackend for KubeBackend {
     }
 
     async fn status(&self, session: &SessionRef) -> Result<Observed, BackendError> {
-        match self.get_pod(session).await {
-            Ok(Some(pod)) => Ok(observe(&pod)),
-            Ok(None) => Ok(Observed::Exited("pod no longer exists".into())),
-            Err(e) => Err(e.into_backend("reading the Pod")),
+        let pod = match self.get_pod(session).await {
+            Ok(Some(pod)) => pod,
+            Ok(None) => return Ok(Observed::Exited("pod no longer exists".into())),
+            Err(e) => return Err(e.into_backend("reading the Pod")),
+        };
+        let seen = observe(&pod);
+        if let Some(text) = &seen.log {
+            tracing::info!(session = %session.session_id, "Kubernetes says: {text}");
         }
+        if ended(&pod) {
+            // Nothing runs any more: remove it now (its Secret goes with it, by owner
+            // reference). A failure is logged; the sweep tries again later.
+            let (ns, name) = (
+                &session.namespace,
+                manifests::object_name(&session.session_id),
+            );
+            for (kind, result) in [
+                ("Pod", self.delete::<Pod>(ns, &name).await),
+                ("Service", self.delete::<Service>(ns, &name).await),
+            ] {
+                if let Err(e) = result {
+                    tracing::warn!(session = %session.session_id, "deleting the ended session's {kind} failed: {e}");
+                }
+            }
+        }
+        Ok(seen.observed)
     }
 
     async fn logs(&self, session: &SessionRef, max_bytes: usize) -> Result<String, BackendError> {
@@ -352,7 +446,7 @@ impl SessionBackend for KubeBackend {
         let request = Request::new(format!("/api/v1/namespaces/{}/pods", session.namespace))
             .logs(&name, &params)
             .map_err(|e| BackendError::Internal(e.to_string()))?;
-        match self.send(request, true).await {
+        match self.send(request.map(Body::from), true).await {
             // Logs may be cut inside a character: decode leniently.
             Ok(body) => Ok(newest(&String::from_utf8_lossy(&body), max_bytes).to_string()),
             Err(Error::Api(s)) if s.code == 404 => Ok(String::new()),
@@ -384,5 +478,91 @@ impl SessionBackend for KubeBackend {
             }
         }
         Ok(gone)
+    }
+
+    async fn check_references(&self, spec: &LaunchSpec) -> Result<(), BackendError> {
+        // Session Secrets are refused by name before any request: the answer reveals nothing.
+        let refused = references::refuse_by_name(&spec.extra_env);
+        if !refused.is_empty() {
+            return Err(BackendError::Invalid(refused));
+        }
+        let ns = spec.namespace.as_str();
+        let mut read: BTreeMap<&str, Option<SecretShape>> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for r in references::of(&spec.extra_env) {
+            if !read.contains_key(r.secret) {
+                let shape = self
+                    .secret_shape(ns, r.secret)
+                    .await
+                    .map_err(|e| e.into_backend("reading a referenced Secret"))?;
+                read.insert(r.secret, shape);
+            }
+            if let Some(e) = references::judge(&r, ns, read[r.secret].as_ref()) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Invalid(errors))
+        }
+    }
+
+    async fn sweep(
+        &self,
+        namespaces: &[String],
+        live: &dyn LiveSessions,
+    ) -> Result<usize, BackendError> {
+        // Listed before the database is asked: a session is recorded before its objects are
+        // created, so anything listed here that is live is in the answer below.
+        let params = ListParams::default().labels(&self.own_objects());
+        let mut found: Vec<(&str, &'static str, String, String)> = Vec::new();
+        for ns in namespaces {
+            let pods = self
+                .api::<Pod>(ns)
+                .list_metadata(&params)
+                .await
+                .map_err(|e| Error::from(e).into_backend("listing session Pods"))?;
+            let services = self
+                .api::<Service>(ns)
+                .list_metadata(&params)
+                .await
+                .map_err(|e| Error::from(e).into_backend("listing session Services"))?;
+            let metas = pods
+                .items
+                .into_iter()
+                .map(|o| ("Pod", o.metadata))
+                .chain(services.items.into_iter().map(|o| ("Service", o.metadata)));
+            for (kind, meta) in metas {
+                let session = meta
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(LABEL_SESSION))
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(name) = meta.name {
+                    found.push((ns, kind, name, session));
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let live = live.live_ids().await.map_err(BackendError::Internal)?;
+        let mut deleted = 0;
+        for (ns, kind, name, session) in found.iter().filter(|f| !live.contains(&f.3)) {
+            let result = match *kind {
+                "Pod" => self.delete::<Pod>(ns, name).await,
+                _ => self.delete::<Service>(ns, name).await,
+            };
+            match result {
+                Ok(()) => {
+                    tracing::info!(namespace = %ns, session = %session, "swept the {kind} {name}");
+                    deleted += 1;
+                }
+                Err(e) => tracing::warn!(namespace = %ns, "sweeping the {kind} {name} failed: {e}"),
+            }
+        }
+        Ok(deleted)
     }
 }

@@ -47,7 +47,12 @@ pub const LABEL_SESSION: &str = "lockbox.dev/session";
 pub const LABEL_USER: &str = "lockbox.dev/user";
 pub const LABEL_ENVIRONMENT: &str = "lockbox.dev/environment";
 
-const NAME_PREFIX: &str = "lockbox-s-";
+/// Which installation (database) created the object: the sweep only touches its own.
+pub const LABEL_INSTALLATION: &str = "lockbox.dev/installation";
+
+/// The name prefix of every session object (Pod, Secret, Service); this module owns it.
+pub const SESSION_PREFIX: &str = "lockbox-s-";
+const NAME_PREFIX: &str = SESSION_PREFIX;
 /// A DNS-1035 label is at most 63 characters.
 const MAX_NAME: usize = 63;
 
@@ -79,6 +84,11 @@ pub fn object_name(session_id: &str) -> String {
         .take(MAX_NAME - NAME_PREFIX.len())
         .collect();
     format!("{NAME_PREFIX}{id}")
+}
+
+/// Whether `name` is (or could be) one of Lockbox's session objects, judged by name alone.
+pub fn is_session_object_name(name: &str) -> bool {
+    name.starts_with(SESSION_PREFIX)
 }
 
 /// The Secret key carrying one injection: `env.<TARGET>` or `file.<TARGET>`.
@@ -373,6 +383,22 @@ pub fn build(spec: &LaunchSpec, values: Values, pod_uid: &str) -> Result<Objects
         pod: pod(spec),
         service: service(spec),
     })
+}
+
+impl Objects {
+    /// Labels every object with the installation that creates it.
+    pub fn set_installation(&mut self, installation: &str) {
+        let metas = [
+            self.secret.as_mut().map(|s| &mut s.metadata),
+            Some(&mut self.pod.metadata),
+            self.service.as_mut().map(|s| &mut s.metadata),
+        ];
+        for meta in metas.into_iter().flatten() {
+            meta.labels
+                .get_or_insert_with(Default::default)
+                .insert(LABEL_INSTALLATION.into(), installation.into());
+        }
+    }
 }
 
 /// Replaces every Secret data value by `<redacted>`, wiping the value first.

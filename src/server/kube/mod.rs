@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod manifests;
 pub mod observe;
+pub mod references;
 pub mod render;
 pub mod rules;
 

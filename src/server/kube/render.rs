@@ -2,13 +2,12 @@
 //! stream, with placeholder values. Checked by the launch form's real rules and the API
 //! server's rules, so what it prints is what a launch sends (minus the values).
 
-use super::{manifests, rules};
+use super::{manifests, references, rules};
 use crate::{
     model::{
-        extra_env,
-        launch::mount_dir,
-        session::{check_choices, check_extra_env_names, InjectMode, SecretChoice},
-        SecretValue,
+        launch::{self, KnownSecret, LaunchContext, LaunchForm},
+        session::{InjectMode, SecretChoice},
+        FieldError, SecretName, SecretValue,
     },
     server::{
         environments::Environment,
@@ -21,6 +20,8 @@ pub const EXAMPLE_SESSION: &str = "3f2b8c1d-5e6a-4b7c-9d8e-0f1a2b3c4d5e";
 pub const EXAMPLE_USER: &str = "6c5d4e3f-2a1b-4c0d-8e9f-a0b1c2d3e4f5";
 /// Rendered Secrets name this as their owner's uid, which only exists once the Pod is created.
 pub const POD_UID_PLACEHOLDER: &str = "<uid of the created Pod>";
+/// Rendered objects carry this installation id (a real one comes from the database).
+pub const EXAMPLE_INSTALLATION: &str = "0123456789abcdef0123456789abcdef";
 
 /// Prints what a session of an environment would create on Kubernetes (values redacted).
 #[derive(Clone, Debug, clap::Args)]
@@ -50,6 +51,10 @@ pub struct RenderArgs {
     /// Overrides the environment's port.
     #[arg(long)]
     pub port: Option<u16>,
+    /// The size assumed for each secret's value, for the launch's size limit (render has no
+    /// values).
+    #[arg(long, default_value_t = 1)]
+    pub value_bytes: usize,
 }
 
 /// `NAME[:env|:file][=TARGET]` as a launch-form row.
@@ -80,10 +85,31 @@ fn yaml<T: serde::Serialize>(object: &T) -> Result<String, String> {
     serde_yaml::to_string(object).map_err(|e| format!("writing YAML: {e}"))
 }
 
+/// Names a launch-rule error by the command-line flag it came from.
+fn flag_error(args: &RenderArgs, e: &FieldError) -> String {
+    let row = e
+        .field
+        .strip_prefix("secret-")
+        .and_then(|i| i.parse::<usize>().ok());
+    match (row.and_then(|i| args.secrets.get(i)), e.field.as_str()) {
+        (Some(raw), _) => format!("--secret {raw}: {}", e.message),
+        (None, "mount_dir") => format!("--mount-dir: {}", e.message),
+        (None, "extra_env") => format!("--env: {}", e.message),
+        (None, "secrets") => format!("--secret: {}", e.message),
+        (None, field) => format!("{field}: {}", e.message),
+    }
+}
+
 /// The objects for `args` in `environment`, as a `---`-separated YAML stream: the Secret (if
-/// any secret is chosen), the Pod, the Service (if there is a port). Errors name every broken
-/// rule.
-pub fn render(args: &RenderArgs, mut environment: Environment) -> Result<String, String> {
+/// any secret is chosen), the Pod, the Service (if there is a port). The launch is checked by
+/// the launch rules (`model::launch::validate`, with every named secret taken as
+/// `--value-bytes` long and `max_session_bytes` as the limit), by the reference rule, and by
+/// the API server's rules. Errors name every broken rule.
+pub fn render(
+    args: &RenderArgs,
+    mut environment: Environment,
+    max_session_bytes: usize,
+) -> Result<String, String> {
     if let Some(image) = &args.image {
         environment.image = image.clone();
     }
@@ -91,47 +117,75 @@ pub fn render(args: &RenderArgs, mut environment: Environment) -> Result<String,
         environment.port = args.port;
     }
     let rows: Vec<SecretChoice> = args.secrets.iter().map(|s| choice(s)).collect();
-    // Every named secret counts as known: there is no user here to own them.
-    let injections = check_choices(&rows, |_| true).map_err(|errors| {
-        errors
+    // Every well-formed secret name counts as one of the user's, with the assumed size.
+    let mut known: Vec<KnownSecret> = Vec::new();
+    for row in &rows {
+        let Some(name) = row
+            .secret
+            .as_deref()
+            .and_then(|s| SecretName::parse(s).ok())
+        else {
+            continue;
+        };
+        if !known
             .iter()
-            .map(|e| {
-                let row = e
-                    .field
-                    .strip_prefix("secret-")
-                    .and_then(|i| i.parse::<usize>().ok());
-                match row.and_then(|i| args.secrets.get(i)) {
-                    Some(raw) => format!("--secret {raw}: {}", e.message),
-                    None => e.message.clone(),
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
-    let mount_dir = mount_dir(&args.mount_dir).map_err(|e| format!("--mount-dir: {e}"))?;
-    let extra_env = extra_env::parse(&args.env.join("\n")).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("--env {}: {}", args.env[e.line - 1], e.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
-    check_extra_env_names(&injections, &extra_env).map_err(|e| format!("--env: {e}"))?;
+            .any(|k| k.name.eq_ignore_ascii_case(name.as_str()))
+        {
+            known.push(KnownSecret {
+                name: name.to_string(),
+                bytes: args.value_bytes,
+            });
+        }
+    }
+    let extra_text = args.env.join("\n");
+    let form = LaunchForm {
+        environment: &args.environment,
+        project: "",
+        rows: &rows,
+        mount_dir: &args.mount_dir,
+        extra_env: &extra_text,
+    };
+    let ctx = LaunchContext {
+        environment: Some(launch::EnvironmentFacts {
+            name: &environment.name,
+            runs_locally: !environment.local_command.trim().is_empty(),
+        }),
+        known: &known,
+        backend: launch::Backend::Kubernetes,
+        max_session_bytes,
+    };
+    let valid = launch::validate(&form, &ctx)
+        .and_then(|v| {
+            let refused = references::refuse_by_name(&v.extra_env);
+            if refused.is_empty() {
+                Ok(v)
+            } else {
+                Err(refused)
+            }
+        })
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| flag_error(args, e))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
     let spec = LaunchSpec {
         session_id: uuid("--session-id", &args.session_id)?,
         user_id: uuid("--user-id", &args.user_id)?,
         namespace: args.namespace.clone(),
         environment,
-        mount_dir,
-        injections,
-        extra_env,
+        mount_dir: valid.mount_dir,
+        injections: valid.injections,
+        extra_env: valid.extra_env,
     };
     let placeholders = spec
         .injections
         .iter()
         .map(|_| SecretValue::new(manifests::REDACTED.into()))
         .collect();
-    let objects = manifests::build(&spec, Values(placeholders), POD_UID_PLACEHOLDER)?;
+    let mut objects = manifests::build(&spec, Values(placeholders), POD_UID_PLACEHOLDER)?;
+    objects.set_installation(EXAMPLE_INSTALLATION);
     let violations = rules::check(&objects);
     if !violations.is_empty() {
         return Err(format!(
@@ -151,8 +205,8 @@ pub fn render(args: &RenderArgs, mut environment: Environment) -> Result<String,
 }
 
 /// Prints the rendered objects, or the problems and exits with 2.
-pub fn run(args: RenderArgs, environment: Environment) -> ExitCode {
-    match render(&args, environment) {
+pub fn run(args: RenderArgs, environment: Environment, max_session_bytes: usize) -> ExitCode {
+    match render(&args, environment, max_session_bytes) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 //! variables. Run on built objects before anything is sent.
 
 use super::manifests::Objects;
+use crate::model::rules as names;
 use k8s_openapi::{
     api::core::v1::{Pod, Secret, Service},
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -11,75 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The most a Secret's data may hold (the API server's `MaxSecretSize`).
 pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
-const MAX_LABEL: usize = 63;
-const MAX_SUBDOMAIN: usize = 253;
 
-fn label_char(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
-}
-
-/// DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
-pub fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_LABEL
-        && s.chars().all(label_char)
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-/// DNS-1123 subdomain: dot-separated parts shaped like labels, at most 253 characters in all
-/// (the API server does not limit each part to 63).
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    let part = |p: &str| {
-        !p.is_empty() && p.chars().all(label_char) && !p.starts_with('-') && !p.ends_with('-')
-    };
-    !s.is_empty() && s.len() <= MAX_SUBDOMAIN && s.split('.').all(part)
-}
-
-/// DNS-1035 label (Service names): a DNS-1123 label starting with a letter.
-pub fn is_dns1035_label(s: &str) -> bool {
-    is_dns1123_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-/// A qualified name part: `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 characters.
-fn is_qualified_part(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_LABEL
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// A label key: an optional DNS-subdomain prefix and `/`, then a qualified name part.
-pub fn is_label_key(s: &str) -> bool {
-    match s.split_once('/') {
-        Some((prefix, name)) => is_dns1123_subdomain(prefix) && is_qualified_part(name),
-        None => is_qualified_part(s),
-    }
-}
-
-/// A label value: empty, or a qualified name part.
-pub fn is_label_value(s: &str) -> bool {
-    s.is_empty() || is_qualified_part(s)
-}
-
-/// A Secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`, not starting `..`.
-pub fn is_secret_key(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SUBDOMAIN
-        && s != "."
-        && !s.starts_with("..")
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+fn ok(rule: fn(&str) -> Result<(), String>, s: &str) -> bool {
+    rule(s).is_ok()
 }
 
 fn check_labels(what: &str, labels: Option<&BTreeMap<String, String>>, out: &mut Vec<String>) {
     for (k, v) in labels.into_iter().flatten() {
-        if !is_label_key(k) {
+        if !ok(names::label_key, k) {
             out.push(format!("{what}: label key {k:?} is invalid"));
         }
-        if !is_label_value(v) {
+        if !ok(names::label_value, v) {
             out.push(format!("{what}: value of label {k} is invalid ({v:?})"));
         }
     }
@@ -88,16 +31,16 @@ fn check_labels(what: &str, labels: Option<&BTreeMap<String, String>>, out: &mut
 fn check_meta(
     kind: &str,
     meta: &ObjectMeta,
-    name_ok: fn(&str) -> bool,
+    name_rule: fn(&str) -> Result<(), String>,
     rule: &str,
     out: &mut Vec<String>,
 ) {
     let name = meta.name.as_deref().unwrap_or_default();
-    if !name_ok(name) {
+    if !ok(name_rule, name) {
         out.push(format!("{kind} name {name:?} is not a {rule}"));
     }
     if let Some(ns) = &meta.namespace {
-        if !is_dns1123_label(ns) {
+        if !ok(names::dns1123_label, ns) {
             out.push(format!("{kind} namespace {ns:?} is not a DNS-1123 label"));
         }
     }
@@ -115,13 +58,13 @@ pub fn check_secret(secret: &Secret, out: &mut Vec<String>) {
     check_meta(
         "Secret",
         &secret.metadata,
-        is_dns1123_subdomain,
+        names::dns1123_subdomain,
         "DNS-1123 subdomain",
         out,
     );
     let mut size = 0;
     for (k, v) in secret.data.iter().flatten() {
-        if !is_secret_key(k) {
+        if !ok(names::secret_key, k) {
             out.push(format!("Secret key {k:?} is invalid"));
         }
         size += v.0.len();
@@ -151,7 +94,7 @@ pub fn check_pod(pod: &Pod, out: &mut Vec<String>) {
     check_meta(
         "Pod",
         &pod.metadata,
-        is_dns1123_subdomain,
+        names::dns1123_subdomain,
         "DNS-1123 subdomain",
         out,
     );
@@ -162,12 +105,12 @@ pub fn check_pod(pod: &Pod, out: &mut Vec<String>) {
     let volumes = spec.volumes.as_deref().unwrap_or_default();
     check_unique("volume name", volumes.iter().map(|v| v.name.as_str()), out);
     for v in volumes {
-        if !is_dns1123_label(&v.name) {
+        if !ok(names::dns1123_label, &v.name) {
             out.push(format!("volume name {:?} is not a DNS-1123 label", v.name));
         }
         let Some(s) = &v.secret else { continue };
         if let Some(name) = &s.secret_name {
-            if !is_dns1123_subdomain(name) {
+            if !ok(names::dns1123_subdomain, name) {
                 out.push(format!(
                     "volume {}: Secret name {name:?} is invalid",
                     v.name
@@ -175,7 +118,7 @@ pub fn check_pod(pod: &Pod, out: &mut Vec<String>) {
             }
         }
         for item in s.items.iter().flatten() {
-            if !is_secret_key(&item.key) {
+            if !ok(names::secret_key, &item.key) {
                 out.push(format!("volume {}: key {:?} is invalid", v.name, item.key));
             }
             if !is_item_path(&item.path) {
@@ -192,7 +135,7 @@ pub fn check_pod(pod: &Pod, out: &mut Vec<String>) {
         out,
     );
     for c in &spec.containers {
-        if !is_dns1123_label(&c.name) {
+        if !ok(names::dns1123_label, &c.name) {
             out.push(format!(
                 "container name {:?} is not a DNS-1123 label",
                 c.name
@@ -201,18 +144,15 @@ pub fn check_pod(pod: &Pod, out: &mut Vec<String>) {
         let env = c.env.as_deref().unwrap_or_default();
         check_unique("env var", env.iter().map(|e| e.name.as_str()), out);
         for e in env {
-            if e.name.is_empty() || e.name.contains('=') {
-                out.push(format!(
-                    "env var name {:?} must be non-empty without '='",
-                    e.name
-                ));
+            if let Err(m) = names::api_env_var_name(&e.name) {
+                out.push(format!("env var name {:?} {m}", e.name));
             }
             if let Some(r) = e
                 .value_from
                 .as_ref()
                 .and_then(|f| f.secret_key_ref.as_ref())
             {
-                if !is_dns1123_subdomain(&r.name) || !is_secret_key(&r.key) {
+                if !ok(names::dns1123_subdomain, &r.name) || !ok(names::secret_key, &r.key) {
                     out.push(format!("env var {}: secret reference is invalid", e.name));
                 }
             }
@@ -235,7 +175,7 @@ pub fn check_service(service: &Service, out: &mut Vec<String>) {
     check_meta(
         "Service",
         &service.metadata,
-        is_dns1035_label,
+        names::dns1035_label,
         "DNS-1035 label",
         out,
     );

@@ -3,13 +3,20 @@
 //! script gets a 500 and is recorded too, so tests see exactly what was sent.
 
 use super::{backend::KubeBackend, fixtures};
-use crate::server::sessions::{
-    backend::{BackendError, Observed, SessionBackend, SessionRef},
-    spec::Values,
+use crate::{
+    model::extra_env::{EnvSource, ExtraEnv},
+    server::sessions::{
+        backend::{BackendError, LiveSessions, Observed, SessionBackend, SessionRef},
+        spec::{LaunchSpec, Values},
+    },
 };
 use ::kube::client::Body;
 use base64::Engine;
 use serde_json::{json, Value};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 type Handle = tower_test::mock::Handle<http::Request<Body>, http::Response<Body>>;
 
@@ -80,6 +87,16 @@ fn respond(reply: Reply, body: &Value) -> http::Response<Body> {
 /// A backend on a mock API server answering with `script`; the task returns every request
 /// seen once the backend is dropped.
 fn backend(script: Vec<Reply>) -> (KubeBackend, tokio::task::JoinHandle<Vec<Seen>>) {
+    backend_with_journal(script, Journal::default())
+}
+
+/// The order of events across the API server and the test's own fakes.
+type Journal = Arc<Mutex<Vec<String>>>;
+
+fn backend_with_journal(
+    script: Vec<Reply>,
+    journal: Journal,
+) -> (KubeBackend, tokio::task::JoinHandle<Vec<Seen>>) {
     let (service, mut handle): (_, Handle) = tower_test::mock::pair();
     let server = tokio::spawn(async move {
         let mut script = script.into_iter();
@@ -91,6 +108,10 @@ fn backend(script: Vec<Reply>) -> (KubeBackend, tokio::task::JoinHandle<Vec<Seen
             let reply = script
                 .next()
                 .unwrap_or_else(|| status(500, "InternalError", "unexpected request"));
+            journal
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", parts.method, parts.uri.path()));
             send.send_response(respond(reply, &body));
             seen.push(Seen {
                 method: parts.method.to_string(),
@@ -102,7 +123,7 @@ fn backend(script: Vec<Reply>) -> (KubeBackend, tokio::task::JoinHandle<Vec<Seen
         seen
     });
     let client = ::kube::Client::new(service, "default-ns");
-    (KubeBackend::new(client), server)
+    (KubeBackend::new(client, INSTALLATION.into()), server)
 }
 
 /// Drops the backend (ending the server) and returns what the server saw.
@@ -111,6 +132,7 @@ async fn seen(backend: KubeBackend, server: tokio::task::JoinHandle<Vec<Seen>>) 
     server.await.unwrap()
 }
 
+const INSTALLATION: &str = "0123456789abcdef0123456789abcdef";
 const PODS: &str = "/api/v1/namespaces/team-a/pods";
 const SECRETS: &str = "/api/v1/namespaces/team-a/secrets";
 const SERVICES: &str = "/api/v1/namespaces/team-a/services";
@@ -218,11 +240,15 @@ async fn failed_pod_create_leaves_nothing_to_delete() {
     let BackendError::Rejected(m) = &err else {
         panic!("{err:?}")
     };
+    // A short text for users; the API server's own (it names users and objects) is logged.
+    assert_eq!(
+        m,
+        "Kubernetes refused creating the Pod (Forbidden); the server log has the details."
+    );
     assert!(
-        m.starts_with("creating the Pod failed: pods is forbidden"),
+        !m.contains("is forbidden") && !m.contains("lockbox\""),
         "{m}"
     );
-    assert!(m.contains("Forbidden, HTTP 403"), "{m}");
     assert_eq!(lines(&seen(b, server).await), [format!("POST {PODS}")]);
 }
 
@@ -269,11 +295,10 @@ async fn failed_service_create_deletes_secret_and_pod() {
     let BackendError::Rejected(m) = &err else {
         panic!("{err:?}")
     };
-    assert!(
-        m.starts_with("creating the Service failed: services"),
-        "{m}"
+    assert_eq!(
+        m,
+        "Kubernetes refused creating the Service (AlreadyExists); the server log has the details."
     );
-    assert!(m.contains("AlreadyExists, HTTP 409"), "{m}");
     let expected = [
         format!("POST {PODS}"),
         format!("POST {SECRETS}"),
@@ -387,6 +412,7 @@ fn terminated(phase: &str, code: i32, reason: &str) -> Value {
 
 #[tokio::test]
 async fn status_follows_phase_and_container_state() {
+    let get = format!("GET {}", at(PODS));
     let cases = [
         (
             pod_with(waiting("ContainerCreating", "")),
@@ -397,14 +423,7 @@ async fn status_follows_phase_and_container_state() {
                 "ImagePullBackOff",
                 "Back-off pulling image \"nope\"",
             )),
-            Observed::Failed("ImagePullBackOff: Back-off pulling image \"nope\"".into()),
-        ),
-        (
-            pod_with(waiting(
-                "CreateContainerConfigError",
-                "secret \"team-creds\" not found",
-            )),
-            Observed::Failed("CreateContainerConfigError: secret \"team-creds\" not found".into()),
+            Observed::Failed("ImagePullBackOff: the image could not be pulled".into()),
         ),
         (
             pod_with(waiting(
@@ -414,26 +433,81 @@ async fn status_follows_phase_and_container_state() {
             Observed::Starting,
         ),
         (pod_with(json!({"phase": "Running"})), Observed::Running),
-        (
-            pod_with(terminated("Succeeded", 0, "Completed")),
-            Observed::Exited("exit code 0 (Completed)".into()),
-        ),
-        (
-            pod_with(terminated("Failed", 137, "OOMKilled")),
-            Observed::Failed("exit code 137 (OOMKilled)".into()),
-        ),
         (not_found(), Observed::Exited("pod no longer exists".into())),
     ];
     for (reply, expected) in cases {
         let (b, server) = backend(vec![reply]);
         assert_eq!(b.status(&session()).await.unwrap(), expected);
-        assert_eq!(lines(&seen(b, server).await), [format!("GET {}", at(PODS))]);
+        assert_eq!(lines(&seen(b, server).await), std::slice::from_ref(&get));
     }
     let (b, _server) = backend(vec![status(403, "Forbidden", "no get")]);
     assert!(matches!(
         b.status(&session()).await,
         Err(BackendError::Rejected(_))
     ));
+}
+
+/// The kubelet's text names other Secrets (an existence oracle) and images: users see a fixed
+/// text per reason, never the kubelet's.
+#[tokio::test]
+async fn kubelet_messages_are_not_shown() {
+    let (b, _server) = backend(vec![pod_with(waiting(
+        "CreateContainerConfigError",
+        "secret \"lockbox-s-11112222333344445555666677778888\" not found",
+    ))]);
+    let Observed::Failed(text) = b.status(&session()).await.unwrap() else {
+        panic!("not failed")
+    };
+    assert!(
+        !text.contains("lockbox-s-1111") && !text.contains("not found"),
+        "{text}"
+    );
+    assert!(text.starts_with("CreateContainerConfigError: "), "{text}");
+    let evicted = json!({"phase": "Failed", "reason": "Evicted",
+        "message": "The node was low on resource: memory. node-7 10.1.2.3"});
+    let (b, _server) = backend(vec![pod_with(evicted), deleted(), deleted()]);
+    assert_eq!(
+        b.status(&session()).await.unwrap(),
+        Observed::Failed("Evicted".into())
+    );
+}
+
+/// A Pod seen ended is deleted at once, with its Service (its Secret goes with the Pod, by
+/// owner reference).
+#[tokio::test]
+async fn an_ended_pod_is_deleted_with_its_service() {
+    let cases = [
+        (
+            terminated("Succeeded", 0, "Completed"),
+            Observed::Exited("exit code 0 (Completed)".into()),
+        ),
+        (
+            terminated("Failed", 137, "OOMKilled"),
+            Observed::Failed("exit code 137 (OOMKilled)".into()),
+        ),
+    ];
+    for (pod, expected) in cases {
+        // The Service may already be gone (or never existed): a 404 is fine.
+        let (b, server) = backend(vec![pod_with(pod), deleted(), not_found()]);
+        assert_eq!(b.status(&session()).await.unwrap(), expected);
+        let expected_lines = [
+            format!("GET {}", at(PODS)),
+            format!("DELETE {}", at(PODS)),
+            format!("DELETE {}", at(SERVICES)),
+        ];
+        assert_eq!(lines(&seen(b, server).await), expected_lines);
+    }
+    // A failed delete still reports the end (the sweep retries later).
+    let (b, server) = backend(vec![
+        pod_with(terminated("Failed", 1, "Error")),
+        status(500, "InternalError", "etcd down"),
+        deleted(),
+    ]);
+    assert_eq!(
+        b.status(&session()).await.unwrap(),
+        Observed::Failed("exit code 1 (Error)".into())
+    );
+    assert_eq!(seen(b, server).await.len(), 3);
 }
 
 #[tokio::test]
@@ -511,4 +585,255 @@ async fn the_secret_create_reply_is_not_read() {
         .await
         .unwrap();
     assert_eq!(seen(b, server).await.len(), 3);
+}
+
+/// A launch with one extra reference `SHARED=SECRET:<secret>,<key>` and nothing else odd.
+fn referencing(secret: &str, key: &str) -> LaunchSpec {
+    let mut spec = fixtures::full();
+    spec.extra_env = vec![ExtraEnv {
+        name: "SHARED".into(),
+        source: EnvSource::SecretRef {
+            secret: secret.into(),
+            key: key.into(),
+        },
+    }];
+    spec
+}
+
+/// What the service does: check the references, and start only if they pass.
+async fn launch(b: &KubeBackend, spec: &LaunchSpec) -> Result<(), BackendError> {
+    b.check_references(spec).await?;
+    b.start(spec, fixtures::full_values()).await.map(drop)
+}
+
+fn secret_with(labels: Value, keys: &[&str]) -> Reply {
+    let data: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|k| (k.to_string(), json!(b64("referenced-sentinel"))))
+        .collect();
+    Reply::Json(
+        200,
+        json!({"kind": "Secret", "apiVersion": "v1",
+               "metadata": {"name": "team-creds", "namespace": "team-a", "labels": labels},
+               "data": data, "type": "Opaque"}),
+    )
+}
+
+fn invalid_fields(err: BackendError) -> Vec<crate::model::FieldError> {
+    match err {
+        BackendError::Invalid(fields) => fields,
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+/// Another session's Secret is refused by its name alone: not one request reaches the API
+/// server, so the answer says nothing about whether it exists.
+#[tokio::test]
+async fn a_reference_to_a_session_secret_is_refused_without_a_request() {
+    let other = "lockbox-s-11112222333344445555666677778888";
+    let (b, server) = backend(vec![]);
+    let fields = invalid_fields(
+        launch(&b, &referencing(other, "env.DB_PASSWORD"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].field, "extra_env");
+    assert!(
+        fields[0]
+            .message
+            .starts_with(&format!("SHARED=SECRET:{other},env.DB_PASSWORD: ")),
+        "{}",
+        fields[0].message
+    );
+    assert!(seen(b, server).await.is_empty());
+    // The session's own name is refused just the same.
+    let (b, server) = backend(vec![]);
+    assert!(launch(&b, &referencing(fixtures::NAME, "env.DB_PASSWORD"))
+        .await
+        .is_err());
+    assert!(seen(b, server).await.is_empty());
+}
+
+/// A Secret labelled as a session Secret, a missing Secret and a missing key are each refused
+/// on `extra_env` after one read, before anything is created; a good reference proceeds.
+#[tokio::test]
+async fn references_are_read_and_judged_before_any_create() {
+    let get = format!("GET {SECRETS}/team-creds");
+    let cases = [
+        (
+            secret_with(json!({"lockbox.dev/session": "x"}), &["token"]),
+            "Lockbox session Secret",
+        ),
+        (
+            not_found(),
+            "there is no Secret team-creds in the namespace team-a",
+        ),
+        (
+            secret_with(json!({"team": "a"}), &["password"]),
+            "has no key token",
+        ),
+    ];
+    for (reply, needle) in cases {
+        let (b, server) = backend(vec![reply]);
+        let fields = invalid_fields(
+            launch(&b, &referencing("team-creds", "token"))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert_eq!(fields[0].field, "extra_env");
+        let m = &fields[0].message;
+        assert!(m.starts_with("SHARED=SECRET:team-creds,token: "), "{m}");
+        assert!(m.contains(needle), "{m}");
+        assert_no_values(m);
+        assert!(!m.contains(&b64("referenced-sentinel")), "{m}");
+        assert_eq!(lines(&seen(b, server).await), std::slice::from_ref(&get));
+    }
+    let (b, server) = backend(vec![
+        secret_with(json!({"team": "a"}), &["token", "other"]),
+        Reply::Created,
+        Reply::Created,
+        Reply::Created,
+    ]);
+    launch(&b, &referencing("team-creds", "token"))
+        .await
+        .unwrap();
+    let seen = seen(b, server).await;
+    let expected = [
+        get,
+        format!("POST {PODS}"),
+        format!("POST {SECRETS}"),
+        format!("POST {SERVICES}"),
+    ];
+    assert_eq!(lines(&seen), expected);
+    let env = seen[1].body["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let shared = env.iter().find(|e| e["name"] == "SHARED").unwrap();
+    assert_eq!(shared["valueFrom"]["secretKeyRef"]["name"], "team-creds");
+}
+
+/// Several references to one Secret read it once; a lack of permission is a refusal with a
+/// short text, not the API server's.
+#[tokio::test]
+async fn references_read_each_secret_once() {
+    let mut spec = referencing("team-creds", "token");
+    spec.extra_env.push(ExtraEnv {
+        name: "OTHER".into(),
+        source: EnvSource::SecretRef {
+            secret: "team-creds".into(),
+            key: "nope".into(),
+        },
+    });
+    let (b, server) = backend(vec![secret_with(json!({}), &["token"])]);
+    let fields = invalid_fields(b.check_references(&spec).await.unwrap_err());
+    assert_eq!(fields.len(), 1);
+    assert!(fields[0]
+        .message
+        .starts_with("OTHER=SECRET:team-creds,nope"));
+    assert_eq!(seen(b, server).await.len(), 1);
+    let (b, _server) = backend(vec![status(
+        403,
+        "Forbidden",
+        "secrets \"team-creds\" is forbidden: User \"x\" cannot get",
+    )]);
+    let err = b.check_references(&spec).await.unwrap_err();
+    let BackendError::Rejected(m) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(!m.contains("cannot get"), "{m}");
+}
+
+/// Live sessions as a test decides, noting in the journal when it was asked.
+struct FakeLive(HashSet<String>, Journal);
+
+#[async_trait::async_trait]
+impl LiveSessions for FakeLive {
+    async fn live_ids(&self) -> Result<HashSet<String>, String> {
+        self.1.lock().unwrap().push("live_ids".into());
+        Ok(self.0.clone())
+    }
+}
+
+fn metadata_list(items: &[(&str, &str)]) -> Reply {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(name, session)| {
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                   "metadata": {"name": name, "namespace": "team-a",
+                                "labels": {"lockbox.dev/session": session,
+                                           "lockbox.dev/installation": INSTALLATION}}})
+        })
+        .collect();
+    Reply::Json(
+        200,
+        json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+               "metadata": {}, "items": items}),
+    )
+}
+
+/// The sweep lists this installation's session Pods and Services, then asks which sessions
+/// are live, and deletes the rest; live ones stay.
+#[tokio::test]
+async fn the_sweep_deletes_what_is_not_live_and_keeps_what_is() {
+    let live = "11111111-2222-4333-8444-555555555555";
+    let stale = "99999999-2222-4333-8444-555555555555";
+    let live_name = "lockbox-s-11111111222243338444555555555555";
+    let stale_name = "lockbox-s-99999999222243338444555555555555";
+    let journal = Journal::default();
+    let (b, server) = backend_with_journal(
+        vec![
+            metadata_list(&[(live_name, live), (stale_name, stale)]),
+            metadata_list(&[(stale_name, stale)]),
+            deleted(),
+            deleted(),
+        ],
+        journal.clone(),
+    );
+    let fake = FakeLive(HashSet::from([live.to_string()]), journal.clone());
+    let deleted = b.sweep(&[fixtures::NS.into()], &fake).await.unwrap();
+    assert_eq!(deleted, 2);
+    let seen = seen(b, server).await;
+    let expected = [
+        format!("GET {PODS}"),
+        format!("GET {SERVICES}"),
+        "live_ids".to_string(),
+        format!("DELETE {PODS}/{stale_name}"),
+        format!("DELETE {SERVICES}/{stale_name}"),
+    ];
+    assert_eq!(*journal.lock().unwrap(), expected);
+    // Only this installation's session objects are listed.
+    let selector = format!(
+        "labelSelector=lockbox.dev%2Fsession%2Clockbox.dev%2Finstallation%3D{INSTALLATION}"
+    );
+    assert!(seen[0].query.contains(&selector), "{}", seen[0].query);
+    assert!(seen[1].query.contains(&selector), "{}", seen[1].query);
+    // Nothing listed: the database is not even asked.
+    let journal = Journal::default();
+    let (b, _server) = backend_with_journal(
+        vec![metadata_list(&[]), metadata_list(&[])],
+        journal.clone(),
+    );
+    let fake = FakeLive(HashSet::new(), journal.clone());
+    assert_eq!(b.sweep(&[fixtures::NS.into()], &fake).await.unwrap(), 0);
+    assert!(!journal.lock().unwrap().contains(&"live_ids".to_string()));
+}
+
+/// Every object a launch creates carries this installation's id.
+#[tokio::test]
+async fn created_objects_carry_the_installation_label() {
+    let (b, server) = backend(vec![Reply::Created, Reply::Created, Reply::Created]);
+    b.start(&fixtures::full(), fixtures::full_values())
+        .await
+        .unwrap();
+    for s in seen(b, server).await {
+        assert_eq!(
+            s.body["metadata"]["labels"]["lockbox.dev/installation"],
+            INSTALLATION,
+            "{}",
+            s.line()
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! The seam between the sessions service and where sessions run.
 
 use super::spec::{LaunchSpec, Values};
+use crate::model::FieldError;
+use std::collections::HashSet;
 
 /// A session a backend knows about (what it needs to find its objects again).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,12 +30,17 @@ pub enum Observed {
     Exited(String),
 }
 
-/// Backend failures. Messages are shown to users: they never carry a secret value.
+/// Backend failures. Messages are shown to users: they never carry a secret value, and never
+/// an external system's own text (that is logged where it is received).
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The launch cannot work as asked (a bad image, a refused object): shown as is.
     #[error("{0}")]
     Rejected(String),
+    /// Fields of the launch refer to something the backend cannot use (a Secret reference):
+    /// shown next to those fields.
+    #[error("{}", .0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
     /// Anything else; logged in full, shown generically.
     #[error("{0}")]
     Internal(String),
@@ -60,4 +67,29 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// Cleans up after a crash at start-up: `live` are the sessions the database still marks
     /// as starting or running. Returns the ids of those that no longer run.
     async fn reap(&self, live: &[SessionRef]) -> Result<Vec<String>, BackendError>;
+
+    /// Checks what a launch takes from outside Lockbox (Kubernetes Secret references) before
+    /// anything is recorded, decrypted or created. Backends without such references accept.
+    async fn check_references(&self, _spec: &LaunchSpec) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Deletes this installation's session objects in `namespaces` whose session `live` does
+    /// not hold as live. Returns how many objects were deleted. Backends whose sessions cannot
+    /// outlive the server's knowledge of them have nothing to sweep.
+    async fn sweep(
+        &self,
+        _namespaces: &[String],
+        _live: &dyn LiveSessions,
+    ) -> Result<usize, BackendError> {
+        Ok(0)
+    }
+}
+
+/// The ids of the sessions the database holds as live. Asked by [`SessionBackend::sweep`]
+/// after it has listed the objects, so an object created meanwhile (its session is recorded
+/// before it is created) is never taken for a leftover.
+#[async_trait::async_trait]
+pub trait LiveSessions: Send + Sync {
+    async fn live_ids(&self) -> Result<HashSet<String>, String>;
 }

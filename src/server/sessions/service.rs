@@ -2,15 +2,14 @@
 //! backend, and record what happened (names and modes, never values).
 
 use super::{
-    backend::{BackendError, Observed, SessionRef},
+    backend::{BackendError, LiveSessions, Observed, SessionRef},
     spec::{LaunchSpec, Values},
 };
 use crate::{
     model::{
-        extra_env::{self, EnvSource},
-        launch,
-        session::{self, EnvironmentInfo, SecretChoice, SessionInfo, SessionStatus},
-        AppError, FieldError, SecretName, SecretValue,
+        launch::{self, KnownSecret},
+        session::{EnvironmentInfo, SessionInfo, SessionStatus},
+        AppError, SecretValue,
     },
     server::{
         auth::session::AuthUser,
@@ -21,19 +20,13 @@ use crate::{
         state::AppState,
     },
 };
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// What the launch form sends.
-pub struct LaunchInput<'a> {
-    pub environment: &'a str,
-    pub project: &'a str,
-    pub rows: &'a [SecretChoice],
-    pub mount_dir: &'a str,
-    pub extra_env: &'a str,
-}
+pub use crate::model::launch::LaunchForm as LaunchInput;
 
 /// The default mount directory.
-pub const DEFAULT_MOUNT_DIR: &str = "/secrets";
+pub const DEFAULT_MOUNT_DIR: &str = launch::DEFAULT_MOUNT_DIR;
 /// The most output the logs view shows.
 pub const LOG_VIEW_BYTES: usize = 16 * 1024;
 
@@ -45,130 +38,76 @@ pub async fn environments(state: &AppState) -> Result<Vec<EnvironmentInfo>, AppE
         .collect())
 }
 
-/// Checks the whole form, collecting every problem, and builds the launch.
+/// The backend kind the launch rules see.
+fn backend_kind(state: &AppState) -> launch::Backend {
+    if state.config.kube {
+        launch::Backend::Kubernetes
+    } else {
+        launch::Backend::Local
+    }
+}
+
+/// Looks up what the launch rules need (the environment, the user's secrets and their sizes),
+/// applies them ([`launch::validate`], the one owner), and builds the launch.
 async fn validate(
     state: &AppState,
     user: &AuthUser,
     input: &LaunchInput<'_>,
     session_id: &str,
 ) -> Result<(LaunchSpec, Vec<db::secrets::Brief>), AppError> {
-    let mut errors = Vec::new();
-    if !input.project.trim().is_empty() {
-        errors.push(FieldError::new(
-            "project",
-            "Projects are not available yet; leave the project empty.",
-        ));
-    }
-    let environment = match db::environments::get(&state.db, input.environment.trim()).await? {
-        Some(env) if !state.config.kube && env.local_command.trim().is_empty() => {
-            errors.push(FieldError::new(
-                "environment",
-                format!(
-                    "The environment {} has no local command, so it cannot run on this server.",
-                    env.name
-                ),
-            ));
-            None
-        }
-        Some(env) => Some(env),
-        None => {
-            let message = if input.environment.trim().is_empty() {
-                "Choose an environment.".to_string()
-            } else {
-                format!("There is no environment named {:?}.", input.environment)
-            };
-            errors.push(FieldError::new("environment", message));
-            None
-        }
+    let environment = match input.environment.trim() {
+        "" => None,
+        name => db::environments::get(&state.db, name).await?,
     };
-    let briefs: HashMap<String, db::secrets::Brief> = db::secrets::briefs(&state.db, &user.id)
-        .await?
-        .into_iter()
-        .map(|b| (b.name_key.clone(), b))
-        .collect();
-    let key_of = |name: &str| SecretName::parse(name).ok().map(|n| n.key());
-    let injections = session::check_choices(input.rows, |name| {
-        key_of(name).is_some_and(|k| briefs.contains_key(&k))
-    })
-    .map_err(|e| errors.extend(e))
-    .unwrap_or_default();
-    let raw_mount = match input.mount_dir.trim() {
-        "" => DEFAULT_MOUNT_DIR,
-        m => m,
-    };
-    let mount_dir = launch::mount_dir(raw_mount)
-        .map_err(|m| errors.push(FieldError::new("mount_dir", m)))
-        .unwrap_or_default();
-    let extra = match extra_env::parse(input.extra_env) {
-        Ok(extra) => {
-            if let Err(m) = session::check_extra_env_names(&injections, &extra) {
-                errors.push(FieldError::new("extra_env", m));
-            }
-            if !state.config.kube {
-                if let Some(r) = extra
-                    .iter()
-                    .find(|e| matches!(e.source, EnvSource::SecretRef { .. }))
-                {
-                    errors.push(FieldError::new(
-                        "extra_env",
-                        format!(
-                            "{}: SECRET: references need the Kubernetes backend; this server \
-                             runs sessions locally.",
-                            r.name
-                        ),
-                    ));
-                }
-            }
-            extra
-        }
-        Err(lines) => {
-            let text: Vec<String> = lines
-                .iter()
-                .map(|l| format!("Line {}: {}.", l.line, l.message))
-                .collect();
-            errors.push(FieldError::new("extra_env", text.join(" ")));
-            Vec::new()
-        }
-    };
-    // Everything the session receives counts towards the limit: secret values and inline values.
-    let chosen: Vec<db::secrets::Brief> = injections
+    let briefs = db::secrets::briefs(&state.db, &user.id).await?;
+    let known: Vec<KnownSecret> = briefs
         .iter()
-        .filter_map(|i| key_of(&i.secret).and_then(|k| briefs.get(&k)).cloned())
-        .collect();
-    let inline: usize = extra
-        .iter()
-        .map(|e| match &e.source {
-            EnvSource::Literal(v) => e.name.len() + v.len(),
-            EnvSource::SecretRef { .. } => 0,
+        .map(|b| KnownSecret {
+            name: b.name.clone(),
+            bytes: usize::try_from(b.value_size).unwrap_or(usize::MAX),
         })
-        .sum();
-    let total = chosen.iter().map(|b| b.value_size as usize).sum::<usize>() + inline;
-    let max = state.limits().max_session_bytes;
-    if total > max {
-        errors.push(FieldError::new(
-            "secrets",
-            format!(
-                "Together the chosen secrets and extra values are {total} bytes; a session can \
-                 receive at most {max} bytes ({} KiB).",
-                max / 1024
+        .collect();
+    let ctx = launch::LaunchContext {
+        environment: environment.as_ref().map(|e| launch::EnvironmentFacts {
+            name: &e.name,
+            runs_locally: !e.local_command.trim().is_empty(),
+        }),
+        known: &known,
+        backend: backend_kind(state),
+        max_session_bytes: state.limits().max_session_bytes,
+    };
+    let valid = launch::validate(input, &ctx).map_err(AppError::fields)?;
+    let chosen = valid.chosen.iter().map(|&i| briefs[i].clone()).collect();
+    let environment =
+        environment.ok_or_else(|| internal("validated without an environment", ""))?;
+    Ok((
+        LaunchSpec {
+            session_id: session_id.to_string(),
+            user_id: user.id.clone(),
+            namespace: state.config.kube_namespace.clone(),
+            environment,
+            mount_dir: valid.mount_dir,
+            injections: valid.injections,
+            extra_env: valid.extra_env,
+        },
+        chosen,
+    ))
+}
+
+/// Refuses a launch beyond the per-user number of live sessions.
+async fn check_live_cap(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    let max = state.config.max_live_sessions;
+    let live = db::sessions::count_live(&state.db, &user.id).await?;
+    if live >= max as i64 {
+        return Err(AppError::Conflict {
+            field: "environment".into(),
+            message: format!(
+                "You have {live} sessions running; at most {max} may run at once. Stop one \
+                 first."
             ),
-        ));
+        });
     }
-    match environment {
-        Some(environment) if errors.is_empty() => Ok((
-            LaunchSpec {
-                session_id: session_id.to_string(),
-                user_id: user.id.clone(),
-                namespace: state.config.kube_namespace.clone(),
-                environment,
-                mount_dir,
-                injections,
-                extra_env: extra,
-            },
-            chosen,
-        )),
-        _ => Err(AppError::fields(errors)),
-    }
+    Ok(())
 }
 
 /// Decrypts exactly the chosen secrets, in the order of the launch's injections.
@@ -205,6 +144,9 @@ async fn decrypt_chosen(
 fn backend_error(e: BackendError) -> (String, AppError) {
     match e {
         BackendError::Rejected(m) => (m.clone(), AppError::BadRequest { message: m }),
+        BackendError::Invalid(fields) => {
+            ("the launch was refused".into(), AppError::fields(fields))
+        }
         BackendError::Internal(m) => {
             tracing::error!(error = %m, "session backend failed");
             (
@@ -223,7 +165,14 @@ pub async fn launch(
     let begun = std::time::Instant::now();
     let session_id = uuid::Uuid::new_v4().to_string();
     let (spec, chosen) = validate(state, &actor.user, input, &session_id).await?;
+    check_live_cap(state, &actor.user).await?;
     let backend = state.backend.clone();
+    // Before anything is recorded or decrypted: a reference that cannot be used is the form's
+    // error, not a failed session.
+    backend
+        .check_references(&spec)
+        .await
+        .map_err(|e| backend_error(e).1)?;
     let now = db::now_ms();
     db::sessions::insert(
         &state.db,
@@ -411,4 +360,44 @@ pub async fn reap(state: &AppState) -> Result<usize, AppError> {
         .await?;
     }
     Ok(gone.len())
+}
+
+/// The database's live sessions on one backend, as the sweep asks for them.
+struct LiveInDb<'a> {
+    db: &'a db::Db,
+    backend: &'static str,
+}
+
+#[async_trait::async_trait]
+impl LiveSessions for LiveInDb<'_> {
+    async fn live_ids(&self) -> Result<HashSet<String>, String> {
+        db::sessions::live_ids(self.db, self.backend)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading live session ids for the sweep failed");
+                "the database could not be read".to_string()
+            })
+    }
+}
+
+/// Deletes session objects the database does not hold as live (a session that ended while no
+/// one looked, a launch the server crashed in, a session row deleted). Returns how many.
+pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
+    // Running sessions that ended while no one looked: reading their status records the end
+    // (and on Kubernetes deletes what is left). Starting ones are left to their launch.
+    for mut stored in db::sessions::live(&state.db, state.backend.name()).await? {
+        if stored.info.status == SessionStatus::Running {
+            refresh(state, &mut stored).await?;
+        }
+    }
+    let live = LiveInDb {
+        db: &state.db,
+        backend: state.backend.name(),
+    };
+    let namespaces = [state.config.kube_namespace.clone()];
+    state
+        .backend
+        .sweep(&namespaces, &live)
+        .await
+        .map_err(|e| internal("sweeping session objects failed", e))
 }

@@ -1,6 +1,9 @@
 use super::*;
 use clap::Parser;
 
+/// The default `LOCKBOX_MAX_SESSION_BYTES`.
+const MAX: usize = 1024 * 1024;
+
 #[derive(Parser)]
 struct Cli {
     #[command(flatten)]
@@ -26,7 +29,7 @@ fn defaults_render_the_demo_pod_alone() {
     assert_eq!(a.environment, "demo");
     assert_eq!(a.mount_dir, "/secrets");
     assert_eq!(a.namespace, "lockbox-sessions");
-    let text = render(&a, Environment::demo()).unwrap();
+    let text = render(&a, Environment::demo(), MAX).unwrap();
     assert!(text.starts_with("---\n"));
     let d = docs(&text);
     assert_eq!(d.len(), 1);
@@ -56,7 +59,7 @@ fn secrets_modes_targets_and_overrides() {
         "--mount-dir",
         "/run-secrets/",
     ]);
-    let d = docs(&render(&a, Environment::demo()).unwrap());
+    let d = docs(&render(&a, Environment::demo(), MAX).unwrap());
     let kinds: Vec<&str> = d.iter().map(|o| o["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["Secret", "Pod", "Service"]);
     let data = d[0]["data"].as_mapping().unwrap();
@@ -86,14 +89,14 @@ fn secrets_modes_targets_and_overrides() {
 
 #[test]
 fn launch_rules_are_enforced() {
-    let err = |argv: &[&str]| render(&args(argv), Environment::demo()).unwrap_err();
+    let err = |argv: &[&str]| render(&args(argv), Environment::demo(), MAX).unwrap_err();
     assert!(err(&["--secret", "A", "--secret", "A:file"])
         .contains("--secret A:file: A is chosen more than once"));
     assert!(err(&["--secret", "A=PORT"]).contains("set by Lockbox"));
     assert!(err(&["--secret", "A:file=../x"]).contains("--secret A:file=../x: File name"));
     assert!(err(&["--secret", "A:bogus"]).contains("no secret named"));
     assert!(err(&["--mount-dir", "/etc/x"]).starts_with("--mount-dir: "));
-    assert!(err(&["--env", "9X=1"]).contains("--env 9X=1: variable name"));
+    assert!(err(&["--env", "9X=1"]).contains("--env: Line 1: variable name"));
     assert!(err(&["--secret", "A", "--env", "A=1"]).contains("already given to the secret A"));
     assert!(err(&["--session-id", "alice"]).contains("--session-id \"alice\" is not a UUID"));
     // The API server's rules run too: an invalid namespace is refused.
@@ -103,8 +106,60 @@ fn launch_rules_are_enforced() {
 #[test]
 fn run_exits_2_on_errors() {
     assert_eq!(
-        run(args(&["--mount-dir", "rel"]), Environment::demo()),
+        run(args(&["--mount-dir", "rel"]), Environment::demo(), MAX),
         ExitCode::from(2)
     );
-    assert_eq!(run(args(&[]), Environment::demo()), ExitCode::SUCCESS);
+    assert_eq!(run(args(&[]), Environment::demo(), MAX), ExitCode::SUCCESS);
+}
+
+/// Render applies the same launch rules as the service (one function owns them): the size
+/// limit, the reference rule and the Kubernetes-only features.
+#[test]
+fn render_applies_the_size_and_backend_checks() {
+    let err = |argv: &[&str]| render(&args(argv), Environment::demo(), MAX).unwrap_err();
+    // Two secrets of 600 KiB each exceed 1 MiB, whatever else is asked.
+    let e = err(&[
+        "--secret",
+        "A",
+        "--secret",
+        "B:file",
+        "--value-bytes",
+        "614400",
+        "--env",
+        "REF=SECRET:team-creds,token",
+    ]);
+    assert_eq!(
+        e,
+        "--secret: Together the chosen secrets and extra values are 1228800 bytes; a session \
+         can receive at most 1048576 bytes (1024 KiB)."
+    );
+    // The limit comes from the configuration, as for a launch.
+    let a = args(&["--secret", "A", "--value-bytes", "100", "--env", "X=12345"]);
+    assert!(render(&a, Environment::demo(), 106).is_ok());
+    assert!(render(&a, Environment::demo(), 105).is_err());
+    // Another session's Secret cannot be referenced.
+    let e = err(&[
+        "--env",
+        "X=SECRET:lockbox-s-0b6f3c1e8d2a4f5b9c7d1e2f3a4b5c6d,env.A",
+    ]);
+    assert!(e.starts_with("--env: X=SECRET:lockbox-s-"), "{e}");
+    assert!(e.contains("Lockbox session Secret"), "{e}");
+    // A file name the API server refuses as a key is refused here too.
+    assert!(err(&["--secret", "A:file=.."]).contains("--secret A:file=..: File name"));
+}
+
+#[test]
+fn rendered_objects_carry_the_installation_label() {
+    let text = render(
+        &args(&["--secret", "A", "--port", "80"]),
+        Environment::demo(),
+        MAX,
+    )
+    .unwrap();
+    for d in docs(&text) {
+        assert_eq!(
+            d["metadata"]["labels"]["lockbox.dev/installation"],
+            EXAMPLE_INSTALLATION
+        );
+    }
 }
