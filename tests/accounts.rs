@@ -37,6 +37,10 @@ async fn first_account_is_admin_and_signup_follows_config(backend: Backend) {
         c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"),
         "{c}"
     );
+    assert!(
+        r.headers.get("strict-transport-security").is_none(),
+        "no HSTS over plain http"
+    );
     // Closed afterwards.
     let r = app
         .client()
@@ -124,7 +128,7 @@ async fn sign_in_errors_are_generic_and_the_session_id_is_cycled(backend: Backen
     );
     assert!(wrong.body.contains("Incorrect username or password."));
 
-    // A plain form post leaves a session (for its flash); signing in must replace its id.
+    // A failed plain form post stores no session (its outcome travels in the flash cookie).
     let r = c
         .post_with_headers(
             "/api/login",
@@ -136,8 +140,17 @@ async fn sign_in_errors_are_generic_and_the_session_id_is_cycled(backend: Backen
         )
         .await;
     assert_eq!(r.status, 302);
+    assert!(cookie(&r, "lockbox_session").is_none(), "{:?}", r.headers);
+    // Signing in again replaces the session's id.
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let before = cookie(&r, "lockbox_session")
-        .expect("a session for the flash")
+        .expect("a session")
         .split(';')
         .next()
         .unwrap()
@@ -515,9 +528,201 @@ async fn secure_cookies_when_configured() {
             &[("username", "root"), ("password", PASSWORD)],
         )
         .await;
-    let c = cookie(&r, "lockbox_session").expect("cookie");
+    assert!(cookie(&r, "lockbox_session").is_none());
+    let c = cookie(&r, "__Host-lockbox_session").expect("cookie");
     assert!(
         c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Lax"),
         "{c}"
     );
+    assert!(c.contains("Path=/") && !c.contains("Domain"), "{c}");
+    for r in [&r, &app.client().get("/login").await] {
+        let hsts = r.headers["strict-transport-security"].to_str().unwrap();
+        assert!(hsts.starts_with("max-age=") && !hsts.starts_with("max-age=0"));
+    }
+    // The flash cookie too.
+    let r = app
+        .client()
+        .post_with_headers(
+            "/api/login",
+            &[("username", "root"), ("password", "not the password")],
+            &[("Accept", "text/html")],
+        )
+        .await;
+    let c = cookie(&r, "__Host-lockbox_flash").expect("flash cookie");
+    assert!(c.contains("Secure") && c.contains("Path=/") && !c.contains("Domain"));
 }
+
+/// A plain HTTP client without a cookie jar, like curl.
+fn bare_client(app: &TestApp) -> common::Client {
+    common::Client {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: app.base().to_string(),
+    }
+}
+
+/// The login-session table (tower-sessions keeps it in its own schema on PostgreSQL).
+fn login_sessions(app: &TestApp) -> &'static str {
+    match app.backend {
+        Backend::Sqlite => "login_sessions",
+        Backend::Postgres => "tower_sessions.login_sessions",
+    }
+}
+
+async fn login_session_rows(app: &TestApp) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {}", login_sessions(app));
+    common::query_column::<i64>(app, &sql).await[0]
+}
+
+/// Visitors without a login session get their form outcomes without anything being stored:
+/// failed sign-ins and sign-ups still show their errors, and a flood of anonymous plain form
+/// posts leaves no login session behind.
+async fn anonymous_form_posts_store_nothing(backend: Backend) {
+    use futures::StreamExt;
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    assert_eq!(alice.post("/api/logout", &[]).await.status, 200);
+    let base = app.base().to_string();
+    let login_page = format!("{base}/login");
+    let signup_page = format!("{base}/signup");
+
+    // A wrong password with JavaScript off: back to /login, which shows the error once.
+    let browser = app.client();
+    let headers = [("Accept", "text/html"), ("Referer", login_page.as_str())];
+    let r = browser
+        .post_with_headers(
+            "/api/login",
+            &[("username", "alice"), ("password", "not the password")],
+            &headers,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.headers["location"], "/login");
+    assert!(cookie(&r, "lockbox_session").is_none(), "{:?}", r.headers);
+    let page = browser.get("/login").await.body;
+    assert!(page.contains("Incorrect username or password."), "{page}");
+    assert!(page.contains("value=\"alice\""), "username kept");
+    assert!(!browser
+        .get("/login")
+        .await
+        .body
+        .contains("Incorrect username or password."));
+    // A refused sign-up likewise.
+    let headers = [("Accept", "text/html"), ("Referer", signup_page.as_str())];
+    let r = browser
+        .post_with_headers(
+            "/api/signup",
+            &[("username", "x"), ("password", "short")],
+            &headers,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let page = browser.get("/signup").await.body;
+    assert!(page.contains("Username must be"), "{page}");
+    assert_eq!(login_session_rows(&app).await, 0);
+
+    // 1,000 posts from visitors without a session, to every kind of form.
+    // (endpoint, the page it is posted from, the form)
+    type Post = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let posts: [Post; 7] = [
+        (
+            "/api/login",
+            "/login",
+            &[("username", "alice"), ("password", "wrong wrong wrong")],
+        ),
+        (
+            "/api/signup",
+            "/signup",
+            &[("username", "x"), ("password", "short")],
+        ),
+        ("/api/secrets/delete", "/settings/secrets", &[("name", "X")]),
+        (
+            "/api/secrets/create",
+            "/settings/secrets",
+            &[("name", "X"), ("value", "v")],
+        ),
+        (
+            "/api/sessions/launch",
+            "/sessions/new",
+            &[("environment", "demo")],
+        ),
+        (
+            "/api/sessions/stop",
+            "/sessions",
+            &[("id", "3f2b8c1d-5e6a-4b7c-9d8e-0f1a2b3c4d5e")],
+        ),
+        ("/api/logout", "/", &[]),
+    ];
+    let client = bare_client(&app);
+    let statuses: Vec<u16> = futures::stream::iter(0..1000)
+        .map(|i| {
+            let (path, page, form) = posts[i % posts.len()];
+            let client = client.clone();
+            let referer = format!("{base}{page}");
+            async move {
+                let headers = [("Accept", "text/html"), ("Referer", referer.as_str())];
+                client.post_with_headers(path, form, &headers).await.status
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == 302),
+        "every plain form post is answered with a redirect: {:?}",
+        statuses.iter().filter(|s| **s != 302).collect::<Vec<_>>()
+    );
+    assert_eq!(login_session_rows(&app).await, 0, "no login session stored");
+}
+both!(
+    anonymous_form_posts_store_nothing,
+    crate::anonymous_form_posts_store_nothing
+);
+
+/// The login-session table holds no usable cookie: rows are keyed by a hash of the cookie.
+async fn stored_session_ids_are_not_cookies(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let r = app
+        .client()
+        .post(
+            "/api/signup",
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
+        .await;
+    let value = cookie(&r, "lockbox_session")
+        .expect("signed in")
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("lockbox_session=")
+        .unwrap()
+        .to_string();
+    let signed_in = |id: String| {
+        let client = bare_client(&app);
+        async move {
+            let cookie = format!("lockbox_session={id}");
+            client
+                .post_with_headers("/api/secrets/list", &[], &[("Cookie", cookie.as_str())])
+                .await
+                .status
+        }
+    };
+    assert_eq!(signed_in(value.clone()).await, 200);
+    let sql = format!("SELECT id FROM {}", login_sessions(&app));
+    let stored: Vec<String> = common::query_column(&app, &sql).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    for id in stored {
+        assert_ne!(id, value, "the cookie value is not stored");
+        assert_eq!(signed_in(id).await, 401, "a stored id signs nobody in");
+    }
+}
+both!(
+    stored_session_ids_are_not_cookies,
+    crate::stored_session_ids_are_not_cookies
+);

@@ -315,7 +315,11 @@ async fn settings_page_is_always_current(backend: Backend) {
         .await;
     assert_eq!(r.status, 200);
     let after = alice.get("/settings/secrets").await.body;
-    assert_ne!(before, after, "the replaced time shows");
+    assert_ne!(
+        without_nonce(&before),
+        without_nonce(&after),
+        "the replaced time shows"
+    );
     assert_eq!(
         alice
             .post("/api/secrets/delete", &[("name", "FIRST")])
@@ -336,4 +340,118 @@ async fn settings_page_is_always_current(backend: Backend) {
 both!(
     settings_page_is_always_current,
     crate::settings_page_is_always_current
+);
+
+/// The CSP nonce of a response, from its header.
+fn header_nonce(r: &common::Reply) -> String {
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or_else(|| panic!("no script-src in {csp}"));
+    assert!(
+        !script_src.contains("'unsafe-inline'"),
+        "inline script allowed: {csp}"
+    );
+    let nonce = script_src
+        .split_whitespace()
+        .find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no nonce in {csp}"));
+    assert!(nonce.len() >= 16, "a nonce of at least 96 bits: {nonce}");
+    nonce.to_string()
+}
+
+/// The nonce every `<script>` of a page carries (each must carry the same one), and how many
+/// scripts there are.
+fn script_nonces(html: &str) -> (Vec<String>, usize) {
+    let tags: Vec<&str> = html
+        .split("<script")
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap())
+        .collect();
+    let nonces = tags
+        .iter()
+        .map(|tag| {
+            tag.split("nonce=\"")
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_else(|| panic!("a script without a nonce: <script{tag}>"))
+                .to_string()
+        })
+        .collect();
+    (nonces, tags.len())
+}
+
+fn without_nonce(html: &str) -> String {
+    let (nonces, _) = script_nonces(html);
+    match nonces.first() {
+        Some(n) => html.replace(n.as_str(), ""),
+        None => html.to_string(),
+    }
+}
+
+/// Asserts that `r` allows inline scripts only by a nonce that every script of the page carries,
+/// and returns it.
+fn expect_nonced(r: &common::Reply) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    let nonce = header_nonce(r);
+    let (scripts, count) = script_nonces(&r.body);
+    assert!(count > 0, "the page has its hydration script");
+    for n in scripts {
+        assert_eq!(n, nonce, "script nonce matches the header");
+    }
+    nonce
+}
+
+/// The CSP allows no inline script but those carrying the response's own nonce, also on the
+/// cached secrets page (SQLite), which gets a fresh nonce each time it is served.
+async fn inline_scripts_run_only_with_the_responses_nonce(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anon = app.client();
+    let a = expect_nonced(&anon.get("/login").await);
+    let b = expect_nonced(&anon.get("/login").await);
+    assert_ne!(a, b, "a nonce per response");
+    // The page for an unknown address too.
+    let missing = anon.get("/no/such/page").await;
+    let nonce = header_nonce(&missing);
+    let (scripts, _) = script_nonces(&missing.body);
+    assert!(scripts.iter().all(|n| *n == nonce), "{}", missing.body);
+    // API answers carry the policy as well.
+    header_nonce(&anon.post("/api/whoami", &[]).await);
+
+    let alice = app.user("alice").await;
+    let r = alice
+        .post(
+            "/api/secrets/create",
+            &[("name", "FIRST"), ("value", "v"), ("description", "before")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = alice.get("/settings/secrets").await;
+    let first_nonce = expect_nonced(&first);
+    assert!(first.body.contains("before"));
+    // Changed behind the server's back: a page served from the cache still shows the old text.
+    let changed: Vec<String> = common::query_column(
+        &app,
+        "UPDATE secrets SET description = 'after' WHERE name = 'FIRST' RETURNING name",
+    )
+    .await;
+    assert_eq!(changed, vec!["FIRST"]);
+    let mut seen = vec![first_nonce];
+    for _ in 0..2 {
+        let page = alice.get("/settings/secrets").await;
+        let nonce = expect_nonced(&page);
+        assert!(!seen.contains(&nonce), "a fresh nonce each time");
+        seen.push(nonce);
+        if backend == Backend::Sqlite {
+            assert!(page.body.contains("before"), "served from the cache");
+        } else {
+            assert!(page.body.contains("after"), "rendered every time");
+        }
+    }
+}
+both!(
+    inline_scripts_run_only_with_the_responses_nonce,
+    crate::inline_scripts_run_only_with_the_responses_nonce
 );

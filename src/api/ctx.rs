@@ -1,5 +1,6 @@
-//! What a server function needs from its request: state, login session, client address, and
-//! whether it was a plain form post (which gets a redirect and a flash instead of JSON).
+//! What a server function needs from its request: state, login session, cookies, client
+//! address, and whether it was a plain form post (which gets a redirect and a flash instead of
+//! JSON).
 
 use crate::{
     model::{AppError, Flash},
@@ -13,6 +14,7 @@ use crate::{
 use axum::extract::ConnectInfo;
 use leptos::prelude::use_context;
 use std::net::SocketAddr;
+use tower_cookies::Cookies;
 use tower_sessions::Session;
 
 /// The signed-in user of the current request, once looked up (provided fresh per request).
@@ -22,6 +24,8 @@ pub struct RequestUser(std::sync::Arc<tokio::sync::OnceCell<Option<AuthUser>>>);
 pub struct Ctx {
     pub state: AppState,
     pub session: Session,
+    /// The request's cookies, where the flash is read and left.
+    pub cookies: Cookies,
     pub client: Option<String>,
     pub plain_form: bool,
     /// The path of the page the request came from (its `Referer`), where a plain form post
@@ -38,6 +42,11 @@ pub fn ctx() -> Result<Ctx, AppError> {
         .get::<Session>()
         .cloned()
         .ok_or_else(|| internal("no login session layer", "context"))?;
+    let cookies = parts
+        .extensions
+        .get::<Cookies>()
+        .cloned()
+        .ok_or_else(|| internal("no cookie layer", "context"))?;
     let client = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -59,6 +68,7 @@ pub fn ctx() -> Result<Ctx, AppError> {
     Ok(Ctx {
         state,
         session,
+        cookies,
         client,
         plain_form,
         back,
@@ -89,7 +99,15 @@ impl Ctx {
         })
     }
 
-    /// For a plain form post, leaves the outcome for the page the browser is sent back to:
+    /// The outcome a plain form post left for this page, if any (shown once).
+    pub fn take_flash(&self) -> Option<Flash> {
+        self.state
+            .flash
+            .take(&self.cookies, crate::server::db::now_ms())
+    }
+
+    /// For a plain form post, leaves the outcome for the page the browser is sent back to
+    /// (in the flash cookie, so nothing is stored for a visitor without a login session):
     /// a notice on success; on failure the errors and the user's input (the caller passes only
     /// fields that are not secret). Then sends the browser to `to` on success, else back where it
     /// came from (replacing the framework's redirect, which would put the error in the URL).
@@ -121,7 +139,9 @@ impl Ctx {
                 notice: None,
             },
         };
-        session::set_flash(&self.session, &flash).await?;
+        self.state
+            .flash
+            .set(&self.cookies, &flash, crate::server::db::now_ms());
         match (&result, to) {
             (Ok(_), Some(to)) => leptos_axum::redirect(to),
             _ => leptos_axum::redirect(&self.back),

@@ -20,14 +20,13 @@ pub struct AuthPageData {
 
 #[server(endpoint = "pages/secrets")]
 pub async fn secrets_page() -> Result<SecretsPageData, AppError> {
-    use crate::server::auth::session;
     let ctx = super::ctx::ctx()?;
     let user = ctx.user().await?;
     let secrets = crate::server::secrets::list(&ctx.state, &user).await?;
     Ok(SecretsPageData {
         secrets,
         limits: ctx.state.limits(),
-        flash: session::take_flash(&ctx.session).await?,
+        flash: ctx.take_flash(),
     })
 }
 
@@ -40,7 +39,7 @@ pub async fn auth_page() -> Result<AuthPageData, AppError> {
             .await?
             .map(|u| u.info()),
         signup_open: accounts::signup_open(&ctx.state).await?,
-        flash: session::take_flash(&ctx.session).await?,
+        flash: ctx.take_flash(),
     })
 }
 
@@ -56,7 +55,7 @@ pub struct LaunchPageData {
 
 #[server(endpoint = "pages/launch")]
 pub async fn launch_page() -> Result<LaunchPageData, AppError> {
-    use crate::server::{auth::session, sessions::service};
+    use crate::server::sessions::service;
     let ctx = super::ctx::ctx()?;
     let user = ctx.user().await?;
     Ok(LaunchPageData {
@@ -64,7 +63,7 @@ pub async fn launch_page() -> Result<LaunchPageData, AppError> {
         secrets: crate::server::secrets::list(&ctx.state, &user).await?,
         limits: ctx.state.limits(),
         kube: ctx.state.config.kube,
-        flash: session::take_flash(&ctx.session).await?,
+        flash: ctx.take_flash(),
     })
 }
 
@@ -78,7 +77,7 @@ pub struct SessionsPageData {
 
 #[server(endpoint = "pages/sessions")]
 pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, AppError> {
-    use crate::server::{auth::session, sessions::service};
+    use crate::server::sessions::service;
     let ctx = super::ctx::ctx()?;
     let user = ctx.user().await?;
     let sessions = service::list(&ctx.state, &user).await?;
@@ -92,6 +91,6 @@ pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, A
     Ok(SessionsPageData {
         sessions,
         output,
-        flash: session::take_flash(&ctx.session).await?,
+        flash: ctx.take_flash(),
     })
 }

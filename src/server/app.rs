@@ -20,8 +20,6 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// Largest request body accepted (a 64 KiB value, percent-encoded, fits with room to spare).
 const MAX_BODY: usize = 1024 * 1024;
-/// The login-session cookie.
-pub const SESSION_COOKIE: &str = "lockbox_session";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -56,7 +54,9 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         .await
         .map_err(StartError::Sessions)?;
     let backend = session_backend(&config, &db).await?;
+    let flash = web::flash::FlashCookie::new(keyring.active(), config.secure_cookies);
     let state = AppState {
+        flash,
         page_cache,
         db,
         keyring: Arc::new(keyring),
@@ -106,11 +106,14 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     let provide_state = move || {
         provide_context(context_state.clone());
         provide_context(crate::api::ctx::RequestUser::default());
+        web::headers::provide_nonce();
     };
     let options = state.leptos_options.clone();
     let idle = time::Duration::seconds(config.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
+        .with_name(crate::server::auth::session::cookie_name(
+            config.secure_cookies,
+        ))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
@@ -119,7 +122,7 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     // The compiled bundle and public assets are plain files: serve them directly rather than
     // through the app's fallback, which renders pages.
     let site_root = config.site_root.clone();
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
@@ -127,10 +130,13 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
             "/favicon.svg",
             tower_http::services::ServeFile::new(site_root.join("favicon.svg")),
         )
-        .leptos_routes_with_context(&state, routes, provide_state, move || {
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_state, shell))
         // Innermost first: error statuses are set before the session layer decides to save.
         .layer(middleware::from_fn(web::api_errors::layer))
         .layer(middleware::from_fn_with_state(
@@ -139,10 +145,14 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         ))
         .layer(sessions)
         .layer(middleware::from_fn(web::cross_origin::layer))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY));
-    for header in web::headers::layers() {
-        router = router.layer(header);
-    }
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        // Outermost: every response gets the headers, and the nonce is in place for the page.
+        .layer(middleware::from_fn_with_state(
+            web::headers::SecurityHeaders {
+                hsts: config.secure_cookies,
+            },
+            web::headers::layer,
+        ));
     router.with_state(state)
 }
 

@@ -157,6 +157,22 @@ impl Kek {
             .map(|p| p.as_slice() == KEY_CHECK_PLAINTEXT)
             .unwrap_or(false)
     }
+
+    /// A 64-byte key for another purpose (HKDF-SHA256 with the purpose as its info), so every
+    /// replica derives the same one and none of them reveals the KEK.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 64]> {
+        let mut okm = Zeroizing::new([0u8; 64]);
+        hkdf::Hkdf::<Sha256>::new(None, self.key.as_ref())
+            .expand(format!("lockbox/{purpose}/v1").as_bytes(), okm.as_mut())
+            .expect("64 bytes is a valid HKDF-SHA256 output length");
+        okm
+    }
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    Sha256::digest(data).into()
 }
 
 /// A user's data key, in memory only while in use.
@@ -283,6 +299,16 @@ mod tests {
             Kek::from_base64("not base64!").unwrap_err(),
             CryptoError::KeyEncoding
         );
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_key_and_the_purpose() {
+        let a = Kek::from_bytes(&[7u8; 32]).unwrap();
+        let same = Kek::from_bytes(&[7u8; 32]).unwrap();
+        let other = Kek::from_bytes(&[8u8; 32]).unwrap();
+        assert_eq!(*a.derive("flash"), *same.derive("flash"));
+        assert_ne!(*a.derive("flash"), *other.derive("flash"));
+        assert_ne!(*a.derive("flash"), *a.derive("other"));
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct AppState {
     pub page_cache: Option<Arc<PageCache>>,
     /// Where sessions run: local processes, or Kubernetes.
     pub backend: Arc<dyn SessionBackend>,
+    /// The signed cookie that carries a plain form post's outcome to the next page.
+    pub flash: crate::server::web::flash::FlashCookie,
 }
 
 impl AppState {

@@ -1,8 +1,9 @@
-//! The login session: who is signed in, its idle and absolute timeouts, and the one-shot flash a
-//! plain form post leaves for the page it redirects back to.
+//! The login session: its cookie, who is signed in, and its idle and absolute timeouts. Only
+//! signing in writes a new one: nothing else stores a session for a visitor (the outcome of a
+//! form post travels in the flash cookie, `web::flash`).
 
 use crate::{
-    model::{AppError, Flash},
+    model::AppError,
     server::{db, state::AppState},
 };
 use tower_sessions::Session;
@@ -10,7 +11,6 @@ use tower_sessions::Session;
 const USER_ID: &str = "uid";
 const AUTH_AT: &str = "auth_at";
 const SEEN_AT: &str = "seen_at";
-const FLASH: &str = "flash";
 /// Activity is written back at most this often, so most requests only read the session.
 const SEEN_GRANULARITY_MS: i64 = 60_000;
 
@@ -29,6 +29,16 @@ impl AuthUser {
             username: self.username.clone(),
             is_admin: self.is_admin,
         }
+    }
+}
+
+/// The login-session cookie's name. `__Host-` when served over https (`secure`): such a cookie
+/// must be `Secure`, `Path=/` and host-only, so no sibling domain can plant or overwrite it.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-lockbox_session"
+    } else {
+        "lockbox_session"
     }
 }
 
@@ -105,24 +115,6 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
         username: user.username,
         is_admin: user.is_admin,
     }))
-}
-
-pub async fn set_flash(session: &Session, flash: &Flash) -> Result<(), AppError> {
-    session.insert(FLASH, flash).await?;
-    Ok(())
-}
-
-/// Whether a flash waits to be shown (without taking it).
-pub async fn has_flash(session: &Session) -> Result<bool, AppError> {
-    Ok(session.get::<Flash>(FLASH).await?.is_some())
-}
-
-pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
-    // Removing marks the session modified (a store write), so look first.
-    if !has_flash(session).await? {
-        return Ok(None);
-    }
-    Ok(session.remove::<Flash>(FLASH).await?)
 }
 
 #[cfg(test)]

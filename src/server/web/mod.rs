@@ -1,7 +1,9 @@
-//! HTTP edges: cross-origin protection, API error statuses, security headers, multipart forms.
+//! HTTP edges: cross-origin protection, API error statuses, security headers, the flash cookie,
+//! multipart forms.
 
 pub mod api_errors;
 pub mod cross_origin;
+pub mod flash;
 pub mod headers;
 pub mod multipart;
 pub mod page_cache;
