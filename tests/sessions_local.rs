@@ -1,6 +1,7 @@
 //! Sessions on the local backend, over HTTP, on SQLite and PostgreSQL: what a session receives
-//! (checked by hashes from inside it), that stop and a crash leave nothing behind, and that the
-//! values appear nowhere else.
+//! (checked by hashes from inside it), that it is contained (an attacker's session reaches
+//! nothing of the server or of other sessions), that stop, a session's own end, a shutdown and
+//! a crash leave nothing behind, and that the values appear nowhere else.
 #![cfg(feature = "ssr")]
 
 mod common;
@@ -21,7 +22,7 @@ echo "file=$(sum < "$SECRETS_DIR/token.txt")"
 echo "filemode=$(stat -c %a "$SECRETS_DIR/token.txt")"
 echo "dirmode=$(stat -c %a "$SECRETS_DIR")"
 echo "port=$PORT"
-echo "pgid=$$"
+echo "uid=$(id -u)"
 echo "master=${LOCKBOX_MASTER_KEY:-none}"
 echo "extra=$GREETING"
 echo "secret_env=$LOCKBOX_SECRET_ENV"
@@ -65,9 +66,47 @@ async fn probe_report(client: &Client, id: &str) -> HashMap<String, String> {
     panic!("the session never reported");
 }
 
-/// Whether a process of the group still runs (zombies waiting for their parent do not count).
-fn group_alive(pgid: i32) -> bool {
-    lockbox::server::sessions::local::group_alive(nix::unistd::Pid::from_raw(pgid))
+/// The live processes of a session on the host: those carrying its id in their environment
+/// (the tests run as root, so every environment is readable), zombies not counted.
+fn session_procs(id: &str) -> Vec<i32> {
+    use lockbox::server::sessions::local::procs;
+    procs::table()
+        .into_iter()
+        .map(|p| p.pid)
+        .filter(|pid| procs::is_session_process(*pid, id))
+        .collect()
+}
+
+/// Waits up to `bound` for a condition, returning whether it came true.
+async fn within(bound: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + bound;
+    while std::time::Instant::now() < deadline {
+        if ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ok()
+}
+
+/// The run directory of an installation (`LOCKBOX_RUN_DIR`, default `/dev/shm`).
+fn run_base(app: &TestApp, run_dir: &std::path::Path) -> PathBuf {
+    let data = std::fs::canonicalize(app.data_path()).unwrap();
+    run_dir.join(format!(
+        "lockbox-{}",
+        lockbox::server::sessions::local::installation_id(&data)
+    ))
+}
+
+/// The host directory holding a session's files.
+fn session_dir(app: &TestApp, id: &str) -> PathBuf {
+    run_base(app, std::path::Path::new("/dev/shm")).join(id)
+}
+
+/// The host uid a process runs as.
+fn host_uid(pid: i32) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}")).unwrap().uid()
 }
 
 async fn launch_probe(alice: &Client) -> serde_json::Value {
@@ -134,6 +173,11 @@ async fn launch_inject_stop(backend: Backend) {
     assert_eq!(report["file"], sha256(FILE_SENTINEL));
     assert_eq!(report["filemode"], "400");
     assert_eq!(report["dirmode"], "700");
+    assert_eq!(
+        report["dir"], "/secrets",
+        "files are at the mount directory"
+    );
+    assert_eq!(report["uid"], "65532");
     assert_eq!(report["master"], "none", "the server's environment leaked");
     assert_eq!(
         report["extra"], "hello $(HOME)",
@@ -142,7 +186,7 @@ async fn launch_inject_stop(backend: Backend) {
     assert_eq!(report["secret_env"], "DB_PASSWORD");
     let port: u16 = report["port"].parse().expect("PORT is a number");
     assert_eq!(session["url"], format!("http://127.0.0.1:{port}/"));
-    let dir = PathBuf::from(&report["dir"]);
+    let dir = session_dir(&app, &id);
     assert!(dir.is_dir());
     let names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -153,15 +197,23 @@ async fn launch_inject_stop(backend: Backend) {
         ["token.txt"],
         "only the chosen file secret is written"
     );
-    let pgid: i32 = report["pgid"].parse().unwrap();
-    assert!(group_alive(pgid));
-    assert_eq!(
-        nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pgid)))
-            .unwrap()
-            .as_raw(),
-        pgid,
-        "the session leads its own process group"
-    );
+    // On the host the session is a uid of the configured range: not root, not the server's.
+    let procs = session_procs(&id);
+    assert!(!procs.is_empty());
+    let uid = host_uid(procs[0]);
+    assert!((100000..=165535).contains(&uid), "session uid {uid}");
+    for pid in &procs {
+        assert_eq!(host_uid(*pid), uid);
+    }
+    {
+        use std::os::unix::fs::MetadataExt;
+        let d = std::fs::metadata(&dir).unwrap();
+        assert_eq!((d.uid(), d.mode() & 0o777), (uid, 0o700));
+        let f = std::fs::metadata(dir.join("token.txt")).unwrap();
+        assert_eq!((f.uid(), f.mode() & 0o777), (uid, 0o400));
+        let base = std::fs::metadata(dir.parent().unwrap()).unwrap();
+        assert_eq!((base.uid(), base.mode() & 0o777), (0, 0o711));
+    }
 
     // Last used is set on exactly the chosen secrets.
     let r = alice.post("/api/secrets/list", &[]).await;
@@ -179,16 +231,15 @@ async fn launch_inject_stop(backend: Backend) {
         let r = bob.post(path, &[("id", &id)]).await;
         assert_eq!(r.status, 404, "{path}: {}", r.body);
     }
-    assert!(group_alive(pgid));
+    assert!(!session_procs(&id).is_empty());
 
     let r = alice.post("/api/sessions/stop", &[("id", &id)]).await;
     replies.push(r.body.clone());
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "stopped");
     assert!(!r.json()["stopped_at"].is_null());
-    assert!(!group_alive(pgid), "stop kills the whole process group");
+    assert!(session_procs(&id).is_empty(), "stop ends every process");
     assert!(!dir.exists(), "stop removes the secrets directory");
-    assert!(!dir.parent().unwrap().exists());
     // Stopping again is harmless.
     assert_eq!(
         alice
@@ -244,18 +295,21 @@ async fn crash_is_reaped_at_restart(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let report = probe_report(&alice, &id).await;
-    let dir = PathBuf::from(&report["dir"]);
-    let pgid: i32 = report["pgid"].parse().unwrap();
+    probe_report(&alice, &id).await;
+    let dir = session_dir(&app, &id);
+    assert!(!session_procs(&id).is_empty());
 
     app.server.as_mut().unwrap().kill9();
-    // The crash left the directory and the process behind.
+    // The session dies with the server (its parent-death signal), even on SIGKILL ...
+    assert!(
+        within(Duration::from_secs(3), || session_procs(&id).is_empty()).await,
+        "the session outlived a crashed server"
+    );
+    // ... but a crash leaves its directory behind, for the next start.
     assert!(dir.join("token.txt").exists());
-    assert!(group_alive(pgid));
 
     app.start().expect("restarts");
     assert!(!dir.exists(), "the stale directory is removed at start-up");
-    assert!(!group_alive(pgid), "the orphaned session is killed");
     let alice = app.client();
     let r = alice
         .post(
@@ -421,4 +475,396 @@ async fn environments_cli() {
         .post("/api/sessions/launch", &[("environment", "demo")])
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
+}
+
+/// The attacker's session: everything it tries to reach, printed as `GOT …` when it worked.
+/// Paths and ports come in as extra variables. Only loopback addresses are ever tried.
+const ATTACK: &str = r#"exec python3 - <<'PY'
+import glob, os, socket
+me = os.environ["LOCKBOX_SESSION_ID"].encode()
+def report(what, got, data=b""):
+    text = data[:300].replace(b"\0", b" ").replace(b"\n", b" ").decode(errors="replace")
+    print(("GOT %s %s" % (what, text)) if got else ("tried " + what), flush=True)
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+for path in [os.environ["MASTER"], os.environ["DB"], os.environ["VICTIM_FILE"],
+             "/proc/%s/environ" % os.environ["SERVER_PID"]]:
+    data = read(path)
+    report(path, data is not None, data or b"")
+for path in sorted(glob.glob("/proc/[0-9]*/environ")):
+    data = read(path)
+    # Its own session's processes are no catch.
+    report(path, data is not None and me not in data, data or b"")
+for name in ["PG_PORT", "VICTIM_PORT", "SERVER_PORT"]:
+    port = int(os.environ[name])
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        report("127.0.0.1:%d (%s)" % (port, name), True)
+    except OSError:
+        report("127.0.0.1:%d (%s)" % (port, name), False)
+print("done", flush=True)
+PY"#;
+
+/// The victim: proves where its secrets are, then serves its port.
+const VICTIM: &str = r#"echo "filehash=$(sha256sum < /secrets/victim.txt | cut -d' ' -f1)"
+echo "envhash=$(printf %s "$VICTIM_VAR" | sha256sum | cut -d' ' -f1)"
+echo done
+exec python3 -m http.server "$PORT" --bind 127.0.0.1"#;
+
+const VICTIM_SENTINEL: &str = "victim-sentinel-9d3a61-never-to-be-seen";
+
+fn add_env(app: &TestApp, name: &str, port: bool, command: &str) {
+    let mut args = vec!["environments", "add", name, "--image", "busybox"];
+    if port {
+        args.extend(["--port", "8080"]);
+    }
+    args.extend(["--local-command", command]);
+    let out = app.cli(&args);
+    assert!(out.status.success(), "{out:?}");
+}
+
+async fn logs_of(client: &Client, id: &str) -> String {
+    let r = client.post("/api/sessions/logs", &[("id", id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+async fn wait_for_done(client: &Client, id: &str) -> String {
+    for _ in 0..300 {
+        let text = logs_of(client, id).await;
+        if text.contains("done\n") {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("session {id} never finished: {}", logs_of(client, id).await);
+}
+
+async fn attacker_session_reaches_nothing(backend: Backend) {
+    // The generated key file in the data directory, as on the embedded default.
+    let app = TestApp::spawn_with(
+        backend,
+        common::ServerOptions {
+            master_key: None,
+            ..Default::default()
+        },
+    )
+    .await;
+    add_env(&app, "victim", true, VICTIM);
+    add_env(&app, "attack", false, ATTACK);
+    let bob = app.user("bob").await;
+    assert_eq!(bob.create("VICTIM_VAR", VICTIM_SENTINEL).await.status, 200);
+    assert_eq!(bob.create("VICTIM_FILE", VICTIM_SENTINEL).await.status, 200);
+    let r = bob
+        .post(
+            "/api/sessions/launch",
+            &[
+                ("environment", "victim"),
+                ("secrets[0][secret]", "VICTIM_VAR"),
+                ("secrets[0][mode]", "env"),
+                ("secrets[1][secret]", "VICTIM_FILE"),
+                ("secrets[1][mode]", "file"),
+                ("secrets[1][name]", "victim.txt"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let victim = r.json();
+    let victim_id = victim["id"].as_str().unwrap().to_string();
+    let victim_url = victim["url"].as_str().unwrap().to_string();
+    let victim_port = victim_url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let victim_report = wait_for_done(&bob, &victim_id).await;
+    assert!(
+        victim_report.contains(&format!("filehash={}", sha256(VICTIM_SENTINEL))),
+        "the victim's file is at /secrets/victim.txt: {victim_report}"
+    );
+    assert!(victim_report.contains(&format!("envhash={}", sha256(VICTIM_SENTINEL))));
+    // The victim's own port is reachable from the host.
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&victim_url).await {
+            served = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        served,
+        "the victim's port answers on the host at {victim_url}"
+    );
+
+    let data = std::fs::canonicalize(app.data_path()).unwrap();
+    let server_pid = app.server.as_ref().unwrap().child.id().to_string();
+    let lockbox_port = app.base().rsplit(':').next().unwrap().to_string();
+    let victim_file = session_dir(&app, &victim_id).join("victim.txt");
+    assert!(victim_file.exists());
+    let extra = [
+        ("MASTER", data.join("master.key").display().to_string()),
+        ("DB", data.join("lockbox.db").display().to_string()),
+        ("VICTIM_FILE", victim_file.display().to_string()),
+        ("SERVER_PID", server_pid),
+        ("PG_PORT", "5432".to_string()),
+        ("VICTIM_PORT", victim_port),
+        ("SERVER_PORT", lockbox_port),
+    ]
+    .map(|(k, v)| format!("{k}={v}"))
+    .join("\n");
+    let alice = app.user("alice").await;
+    let r = alice
+        .post(
+            "/api/sessions/launch",
+            &[("environment", "attack"), ("extra_env", &extra)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let attack_id = r.json()["id"].as_str().unwrap().to_string();
+    let report = wait_for_done(&alice, &attack_id).await;
+    let tried = report.lines().filter(|l| l.starts_with("tried ")).count();
+    assert!(tried >= 7, "the probe ran every attempt: {report}");
+    let got: Vec<&str> = report.lines().filter(|l| l.starts_with("GOT ")).collect();
+    assert!(got.is_empty(), "the attacker's session reached: {got:#?}");
+    assert!(!report.contains(VICTIM_SENTINEL));
+    assert!(!report.contains("victim-sentinel"));
+    // The victim is untouched and still serving.
+    assert_eq!(reqwest::get(&victim_url).await.unwrap().status(), 200);
+    for (client, id) in [(&bob, &victim_id), (&alice, &attack_id)] {
+        let r = client.post("/api/sessions/stop", &[("id", id)]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
+both!(
+    attacker_session_reaches_nothing,
+    crate::attacker_session_reaches_nothing
+);
+
+/// A session that leaves its process group (setsid) and double-forks is still ended by Stop;
+/// one that ignores SIGTERM is killed after the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_reaches_escapees_and_the_stubborn() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    add_env(
+        &app,
+        "escape",
+        false,
+        "setsid sh -c '(sleep 600 &); sleep 600' & (setsid sleep 600 &); echo done; exec sleep 600",
+    );
+    add_env(
+        &app,
+        "stubborn",
+        false,
+        "trap '' TERM; echo done; while :; do sleep 1; done",
+    );
+    let alice = app.user("alice").await;
+    for env in ["escape", "stubborn"] {
+        let r = alice
+            .post("/api/sessions/launch", &[("environment", env)])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        wait_for_done(&alice, &id).await;
+        if env == "escape" {
+            assert!(
+                within(Duration::from_secs(3), || session_procs(&id).len() >= 4).await,
+                "the escapees run: {:?}",
+                session_procs(&id)
+            );
+        }
+        let begun = std::time::Instant::now();
+        let r = alice.post("/api/sessions/stop", &[("id", &id)]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let took = begun.elapsed();
+        assert!(
+            session_procs(&id).is_empty(),
+            "{env}: left running after Stop: {:?}",
+            session_procs(&id)
+        );
+        if env == "stubborn" {
+            assert!(
+                took >= Duration::from_millis(1900),
+                "SIGTERM was ignored, so Stop waited the grace period: {took:?}"
+            );
+        }
+        assert!(took < Duration::from_secs(6), "{env}: Stop took {took:?}");
+    }
+}
+
+/// A session that exits by itself leaves no file behind, without anyone asking for the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_session_leaves_no_file() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    add_env(
+        &app,
+        "brief",
+        false,
+        "test -f /secrets/t && echo seen; sleep 1",
+    );
+    let alice = app.user("alice").await;
+    assert_eq!(alice.create("T", ENV_SENTINEL).await.status, 200);
+    let r = alice
+        .post(
+            "/api/sessions/launch",
+            &[
+                ("environment", "brief"),
+                ("secrets[0][secret]", "T"),
+                ("secrets[0][mode]", "file"),
+                ("secrets[0][name]", "t"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let dir = session_dir(&app, &id);
+    assert!(dir.join("t").exists(), "the file is there while it runs");
+    // The session lives 1 s; its file must be gone within 2 s of that.
+    assert!(
+        within(Duration::from_secs(3), || !dir.exists()).await,
+        "an ended session's directory is still there"
+    );
+    assert!(session_procs(&id).is_empty());
+    assert!(logs_of(&alice, &id).await.contains("seen"));
+    let (status, _) = session_status(&alice, &id).await;
+    assert_eq!(status, "stopped");
+}
+
+/// SIGTERM to the server stops its sessions and removes their files and its run directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_leaves_nothing() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    add_probe(&app);
+    add_env(
+        &app,
+        "stubborn",
+        false,
+        "trap '' TERM; echo done; while :; do sleep 1; done",
+    );
+    let alice = app.user("alice").await;
+    assert_eq!(alice.create("DB_PASSWORD", ENV_SENTINEL).await.status, 200);
+    assert_eq!(alice.create("API_TOKEN", FILE_SENTINEL).await.status, 200);
+    let probe = launch_probe(&alice).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    probe_report(&alice, &probe).await;
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "stubborn")])
+        .await;
+    let stubborn = r.json()["id"].as_str().unwrap().to_string();
+    wait_for_done(&alice, &stubborn).await;
+    let dir = session_dir(&app, &probe);
+    assert!(dir.join("token.txt").exists());
+
+    let server = app.server.as_mut().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let begun = std::time::Instant::now();
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if begun.elapsed() > Duration::from_secs(10) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "the server exits cleanly"
+    );
+    for id in [&probe, &stubborn] {
+        assert!(
+            session_procs(id).is_empty(),
+            "session {id} outlived the server"
+        );
+    }
+    assert!(!dir.exists(), "a session's file outlived the server");
+    assert!(
+        !dir.parent().unwrap().exists(),
+        "the run directory outlived the server"
+    );
+}
+
+/// A run directory someone else planted (a symlink, or a directory of another user) is
+/// refused at start-up with a message that says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_run_directory_is_refused() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    let run = tempfile::tempdir().unwrap();
+    let base = run_base(&app, run.path());
+    let options = |app: &TestApp| {
+        let mut o = app.options.clone();
+        o.extra_env
+            .push(("LOCKBOX_RUN_DIR".into(), run.path().display().to_string()));
+        o
+    };
+    // A symlink to a directory the attacker can read.
+    let elsewhere = run.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &base).unwrap();
+    let e = app.start_with(&options(&app)).unwrap_err();
+    assert!(e.output.contains("symbolic link"), "{}", e.output);
+    std::fs::remove_file(&base).unwrap();
+    // A directory owned by another user.
+    std::fs::create_dir(&base).unwrap();
+    std::os::unix::fs::chown(&base, Some(4242), Some(4242)).unwrap();
+    let e = app.start_with(&options(&app)).unwrap_err();
+    assert!(e.output.contains("uid 4242"), "{}", e.output);
+    std::fs::remove_dir(&base).unwrap();
+    // Once it is gone, the server makes its own.
+    app.start_with(&options(&app)).expect("starts");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(&base).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o711));
+}
+
+/// `LOCKBOX_LOCAL_SANDBOX=off` runs sessions uncontained: the log says so loudly and the
+/// sessions page shows a notice; with the sandbox there is no notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncontained_mode_is_announced() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    let alice = app.user("alice").await;
+    let page = |client: Client| async move {
+        let r = client
+            .send(client.http.get(format!("{}/sessions", client.base)))
+            .await;
+        assert_eq!(r.status, 200);
+        r.body
+    };
+    assert!(!page(alice.clone()).await.contains("run uncontained"));
+    let mut off = app.options.clone();
+    off.extra_env
+        .push(("LOCKBOX_LOCAL_SANDBOX".into(), "off".into()));
+    app.start_with(&off).unwrap();
+    assert!(app.all_logs().contains("LOCAL SESSIONS RUN UNCONTAINED"));
+    let alice = app.client();
+    let r = alice
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(page(alice.clone()).await.contains("run uncontained"));
+    // Sessions still start and stop (as plain processes).
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "demo")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    assert!(!session_procs(&id).is_empty());
+    let r = alice.post("/api/sessions/stop", &[("id", &id)]).await;
+    assert_eq!(r.status, 200);
+    assert!(session_procs(&id).is_empty());
 }

@@ -73,6 +73,8 @@ pub struct SessionsPageData {
     /// The output of the session asked for with `?output=ID`.
     pub output: Option<(String, String)>,
     pub flash: Option<Flash>,
+    /// Local sessions run without a sandbox (`LOCKBOX_LOCAL_SANDBOX=off`): the page says so.
+    pub uncontained: bool,
 }
 
 #[server(endpoint = "pages/sessions")]
@@ -88,9 +90,11 @@ pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, A
         }
         None => None,
     };
+    let config = &ctx.state.config;
     Ok(SessionsPageData {
         sessions,
         output,
         flash: ctx.take_flash(),
+        uncontained: !config.kube && !config.local_sandbox,
     })
 }

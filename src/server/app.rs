@@ -83,10 +83,14 @@ async fn session_backend(
         tracing::info!(namespace = %config.kube_namespace, "sessions run on Kubernetes");
         return Ok(Arc::new(kube));
     }
-    let local =
-        crate::server::sessions::local::LocalBackend::new(config.run_dir.clone(), &config.data_dir)
-            .map_err(|e| StartError::Backend(format!("local session directory: {e}")))?;
-    Ok(Arc::new(local))
+    use crate::server::sessions::local::{LocalBackend, Options};
+    Ok(Arc::new(LocalBackend::new(Options {
+        run_dir: config.run_dir.clone(),
+        data_dir: config.data_dir.clone(),
+        sandbox: config.local_sandbox,
+        uids: config.session_uids.clone(),
+        outbound: config.session_outbound,
+    })))
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
@@ -191,6 +195,11 @@ fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let listen = config.listen;
     let (state, store) = prepare(config).await?;
+    state
+        .backend
+        .start_up()
+        .await
+        .map_err(|e| StartError::Backend(e.to_string()))?;
     tokio::task::spawn_blocking(crate::server::auth::password::warm_up);
     spawn_housekeeping(&state, store.clone());
     match crate::server::sessions::service::reap(&state).await {
@@ -201,6 +210,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         ),
         Err(e) => tracing::warn!(error = %e, "reaping sessions left by a previous run failed"),
     }
+    let backend = state.backend.clone();
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -216,7 +226,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .map_err(|e| StartError::Listen(local, e))
+    .map_err(|e| StartError::Listen(local, e))?;
+    // Sessions and their files must not outlive the server.
+    backend.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -68,6 +68,14 @@ pub struct Config {
     pub run_dir: Option<PathBuf>,
     /// Most sessions one user may have starting or running at once.
     pub max_live_sessions: usize,
+    /// Local sessions run in a bubblewrap sandbox; `LOCKBOX_LOCAL_SANDBOX=off` runs them
+    /// uncontained (one-user development only).
+    pub local_sandbox: bool,
+    /// Host uids local sessions run as when the server is root, one per session.
+    pub session_uids: std::ops::RangeInclusive<u32>,
+    /// Whether local sessions may open connections out through the host (pasta
+    /// `--config-net`); off by default, when only the session's own port is forwarded in.
+    pub session_outbound: bool,
 }
 
 /// Reads the environment through a lookup function so tests can pass a map.
@@ -123,6 +131,27 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 reason: format!("expected true or false, got {v:?}"),
             }),
         }
+    }
+
+    /// `FIRST-LAST` host uids for sessions: above the system range, at most 2^20 of them.
+    fn uid_range(&self, name: &'static str) -> Result<std::ops::RangeInclusive<u32>, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| "100000-165535".into());
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name,
+            reason: format!("{reason} (got {raw:?})"),
+        };
+        let (first, last) = raw
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| invalid("expected FIRST-LAST"))?;
+        let first: u32 = first.trim().parse().map_err(|_| invalid("not a number"))?;
+        let last: u32 = last.trim().parse().map_err(|_| invalid("not a number"))?;
+        if first < 1000 || first > last || last >= u32::MAX - 1 {
+            return Err(invalid(
+                "FIRST must be at least 1000 and not above LAST, LAST below 4294967294",
+            ));
+        }
+        Ok(first..=last)
     }
 
     pub fn config(&self) -> Result<Config, ConfigError> {
@@ -209,6 +238,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             kube_namespace,
             run_dir: self.get("LOCKBOX_RUN_DIR").map(PathBuf::from),
             max_live_sessions: self.parse("LOCKBOX_MAX_LIVE_SESSIONS", 10)?,
+            local_sandbox: self.flag("LOCKBOX_LOCAL_SANDBOX", true)?,
+            session_uids: self.uid_range("LOCKBOX_SESSION_UIDS")?,
+            session_outbound: match self.get("LOCKBOX_SESSION_NETWORK").as_deref() {
+                None | Some("none") => false,
+                Some("outbound") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOCKBOX_SESSION_NETWORK",
+                        reason: format!("expected none or outbound, got {other:?}"),
+                    })
+                }
+            },
             data_dir,
             database_url,
         })
@@ -277,6 +318,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOCKBOX_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn sandbox_settings() {
+        let c = config(&[]).unwrap();
+        assert!(c.local_sandbox);
+        assert_eq!(c.session_uids, 100000..=165535);
+        assert!(!c.session_outbound);
+        let c = config(&[
+            ("LOCKBOX_LOCAL_SANDBOX", "off"),
+            ("LOCKBOX_SESSION_UIDS", "200000-200009"),
+            ("LOCKBOX_SESSION_NETWORK", "outbound"),
+        ])
+        .unwrap();
+        assert!(!c.local_sandbox);
+        assert_eq!(c.session_uids, 200000..=200009);
+        assert!(c.session_outbound);
+        for bad in ["0-10", "5000", "9-8000", "2000-1999", "x-y"] {
+            let e = config(&[("LOCKBOX_SESSION_UIDS", bad)]).unwrap_err();
+            assert!(e.to_string().contains("LOCKBOX_SESSION_UIDS"), "{bad}: {e}");
+        }
+        assert!(config(&[("LOCKBOX_SESSION_NETWORK", "all")]).is_err());
     }
 
     #[test]

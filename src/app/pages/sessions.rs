@@ -55,6 +55,12 @@ fn Loaded(page: Page) -> impl IntoView {
                 <a href="/sessions" rel="external">"Refresh"</a>
             </p>
         </div>
+        {page.uncontained.then(|| view! {
+            <p class="field-error" role="alert" id="uncontained">
+                "Sessions on this server run uncontained (LOCKBOX_LOCAL_SANDBOX=off): they can read \
+                 the server's files and every other session. For one-user development only."
+            </p>
+        })}
         <Notice message=notice/>
         {error.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         <div class="sessions">{list}</div>

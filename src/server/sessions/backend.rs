@@ -51,6 +51,15 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// `local` or `kubernetes`, as stored with each session.
     fn name(&self) -> &'static str;
 
+    /// Called once when the server starts serving (not by the command-line tools): prepares
+    /// what sessions need and refuses when they cannot run as promised.
+    async fn start_up(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Called when the server shuts down: stops what must not outlive it.
+    async fn shutdown(&self) {}
+
     /// Starts the session. On failure nothing it created is left behind. `values` are dropped
     /// (and zeroized) as soon as the backend has handed them on.
     async fn start(&self, spec: &LaunchSpec, values: Values) -> Result<Started, BackendError>;
