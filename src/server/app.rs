@@ -168,7 +168,9 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
     let sweeper = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        // Not at once: the start-up reaper deals with what the last run left.
+        let first = tokio::time::Instant::now() + SWEEP_EVERY;
+        let mut tick = tokio::time::interval_at(first, SWEEP_EVERY);
         loop {
             tick.tick().await;
             match crate::server::sessions::service::sweep(&sweeper).await {

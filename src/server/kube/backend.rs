@@ -566,3 +566,26 @@ impl SessionBackend for KubeBackend {
         Ok(deleted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::kube::fixtures;
+
+    /// The Secret's request body is written once into a buffer of exactly its size: no
+    /// reallocation on the way left an unwiped copy of the values behind.
+    #[test]
+    fn the_secret_body_is_one_exactly_sized_buffer() {
+        let objects = manifests::build(&fixtures::full(), fixtures::full_values(), "u").unwrap();
+        let secret = objects.secret.unwrap();
+        let body = wiped_json(&secret).unwrap();
+        assert_eq!(*body, serde_json::to_vec(&secret).unwrap());
+        assert_eq!(body.capacity(), body.len());
+    }
+
+    #[test]
+    fn a_reply_is_copied_whole_before_its_wipe() {
+        let copy = wipe_bytes(Bytes::from(b"{\"data\":{\"k\":\"c2VjcmV0\"}}".to_vec()));
+        assert_eq!(&copy[..], b"{\"data\":{\"k\":\"c2VjcmV0\"}}");
+    }
+}
