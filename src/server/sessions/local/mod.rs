@@ -506,11 +506,12 @@ impl SessionBackend for LocalBackend {
             layout: sandbox::HostLayout::probe(),
         };
         if self.options.sandbox {
-            self.self_test(&ready).await.map_err(|why| {
-                BackendError::Internal(format!(
+            if let Err(why) = self.self_test(&ready).await {
+                let _ = ready.run.remove_all();
+                return Err(BackendError::Internal(format!(
                     "local sessions cannot be sandboxed: {why}. To fix it: {SANDBOX_HELP}"
-                ))
-            })?;
+                )));
+            }
         }
         let _ = self.ready.set(ready);
         Ok(())
