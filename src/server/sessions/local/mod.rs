@@ -431,15 +431,17 @@ fn signal_session(pid: i32, group: Option<i32>, sig: Signal) {
 }
 
 /// Stops a running session: SIGTERM, then SIGKILL after the grace period; returns when its
-/// process has ended (the clean-up has run by then).
+/// process has ended (the clean-up has run by then). SIGTERM is repeated during the grace
+/// period: a session stopped right after its launch may not have started its command yet.
 async fn stop_running(running: &mut Running) {
-    let ended = |r: &Running| r.exit.borrow().is_some();
-    if ended(running) {
-        return;
+    const SLICE: Duration = Duration::from_millis(100);
+    let deadline = tokio::time::Instant::now() + STOP_GRACE;
+    while running.exit.borrow().is_none() && tokio::time::Instant::now() < deadline {
+        signal_session(running.pid, running.group, Signal::SIGTERM);
+        let wait = running.exit.wait_for(Option::is_some);
+        let _ = tokio::time::timeout(SLICE, wait).await;
     }
-    signal_session(running.pid, running.group, Signal::SIGTERM);
-    let wait = running.exit.wait_for(Option::is_some);
-    if tokio::time::timeout(STOP_GRACE, wait).await.is_ok() {
+    if running.exit.borrow().is_some() {
         if let Some(g) = running.group {
             // Uncontained: background members of the group outlive the shell.
             procs::signal_group(g, Signal::SIGKILL);
@@ -504,11 +506,12 @@ impl SessionBackend for LocalBackend {
             layout: sandbox::HostLayout::probe(),
         };
         if self.options.sandbox {
-            self.self_test(&ready).await.map_err(|why| {
-                BackendError::Internal(format!(
+            if let Err(why) = self.self_test(&ready).await {
+                let _ = ready.run.remove_all();
+                return Err(BackendError::Internal(format!(
                     "local sessions cannot be sandboxed: {why}. To fix it: {SANDBOX_HELP}"
-                ))
-            })?;
+                )));
+            }
         }
         let _ = self.ready.set(ready);
         Ok(())
