@@ -237,6 +237,102 @@ both!(
     crate::failed_sign_ins_are_throttled_and_audited
 );
 
+/// Issue 7, finding 7: two racing first sign-ups could both become admin on PostgreSQL. Raced
+/// at the insert many times over (an empty table each round), exactly one is admin each time.
+async fn racing_first_accounts_give_one_admin(backend: Backend) {
+    use lockbox::server::db::{self, users::NewUser};
+    let test_db = common::TestDb::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let url = test_db
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data.path().join("lockbox.db").display()));
+    let vars = std::collections::HashMap::from([
+        ("LOCKBOX_DATABASE_URL".to_string(), url),
+        (
+            "LOCKBOX_DATA_DIR".to_string(),
+            data.path().display().to_string(),
+        ),
+    ]);
+    let config = lockbox::server::config::Env(move |n: &str| vars.get(n).cloned())
+        .config()
+        .unwrap();
+    let database = db::Db::connect(&config).await.unwrap();
+    database.migrate().await.unwrap();
+    let mut double = 0;
+    for round in 0..100 {
+        lockbox::on_pool!(&database.write, |p| {
+            sqlx::query("DELETE FROM users").execute(p).await.unwrap();
+        });
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let racers = (0..2).map(|i| {
+            let (database, barrier) = (database.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let id = format!("{round}-{i}");
+                let name = format!("racer{i}");
+                barrier.wait().await;
+                db::users::insert(
+                    &database,
+                    &NewUser {
+                        id: &id,
+                        username: &name,
+                        username_key: &name,
+                        password_hash: "x",
+                        dek_wrapped: b"x",
+                        dek_key_id: "k",
+                        created_at: 0,
+                    },
+                    false,
+                )
+                .await
+                .unwrap()
+                .unwrap()
+            })
+        });
+        let admins = futures::future::join_all(racers)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert!(admins >= 1, "round {round}: no admin");
+        if admins > 1 {
+            double += 1;
+        }
+    }
+    assert_eq!(double, 0, "rounds in which both racers became admin");
+
+    // And over HTTP, on a fresh server: two sign-ups at once give one admin.
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.client(), app.client());
+    let (ra, rb) = tokio::join!(
+        a.post(
+            "/api/signup",
+            &[("username", "first"), ("password", PASSWORD)]
+        ),
+        b.post(
+            "/api/signup",
+            &[("username", "second"), ("password", PASSWORD)]
+        ),
+    );
+    assert_eq!(
+        (ra.status, rb.status),
+        (200, 200),
+        "{} {}",
+        ra.body,
+        rb.body
+    );
+    let admins = [ra.json()["is_admin"].clone(), rb.json()["is_admin"].clone()];
+    assert_eq!(
+        admins.iter().filter(|a| a.as_bool() == Some(true)).count(),
+        1,
+        "{admins:?}"
+    );
+}
+both!(
+    racing_first_accounts_give_one_admin,
+    crate::racing_first_accounts_give_one_admin
+);
+
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     common::query_column(app, "SELECT action FROM audit_events ORDER BY id").await
 }

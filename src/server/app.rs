@@ -27,6 +27,8 @@ pub const SESSION_COOKIE: &str = "lockbox_session";
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] crate::server::db::DbError),
+    #[error("cannot create or secure the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
     #[error("refusing to start: {0}")]
     Key(#[from] keys::KeyError),
     #[error("cannot set up the login session store: {0}")]
@@ -39,6 +41,8 @@ pub enum StartError {
 
 /// Opens the database, checks the master key and assembles the shared state.
 pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), StartError> {
+    crate::server::data_dir::secure_dir(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
