@@ -166,7 +166,7 @@ fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let listen = config.listen;
     let (state, store) = prepare(config).await?;
-    tokio::task::spawn_blocking(crate::server::auth::password::warm_up);
+    tokio::spawn(crate::server::auth::password::warm_up());
     spawn_housekeeping(&state, store.clone());
     match crate::server::sessions::service::reap(&state).await {
         Ok(0) => {}

@@ -1,7 +1,7 @@
 //! Configuration from `LOCKBOX_*` environment variables. Every secret setting also has a `*_FILE`
 //! form that names a file holding the value (for container secrets).
 
-use crate::model::Limits;
+use crate::{model::Limits, server::web::client_addr::TrustedProxies};
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,8 @@ pub struct Config {
     /// Where the local backend keeps per-session secret directories; a memory-backed file
     /// system (`/dev/shm`) when there is one, else `<data dir>/run`.
     pub run_dir: Option<PathBuf>,
+    /// Proxies whose `X-Forwarded-For` is believed (`LOCKBOX_TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Reads the environment through a lookup function so tests can pass a map.
@@ -214,6 +216,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             kube: self.flag("LOCKBOX_KUBE", false)?,
             kube_namespace,
             run_dir: self.get("LOCKBOX_RUN_DIR").map(PathBuf::from),
+            trusted_proxies: self.parse("LOCKBOX_TRUSTED_PROXIES", TrustedProxies::default())?,
             data_dir,
             database_url,
         })
@@ -278,6 +281,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOCKBOX_ALLOW_SIGNUP"), "{e}");
+        let e = config(&[("LOCKBOX_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LOCKBOX_TRUSTED_PROXIES"), "{e}");
         let e = config(&[("LOCKBOX_DATABASE_URL", "mysql://x")])
             .unwrap_err()
             .to_string();

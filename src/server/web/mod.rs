@@ -1,6 +1,7 @@
-//! HTTP edges: cross-origin protection, API error statuses, security headers, multipart forms.
+//! HTTP edges: client addresses, cross-origin protection, API error statuses, security headers, multipart forms.
 
 pub mod api_errors;
+pub mod client_addr;
 pub mod cross_origin;
 pub mod headers;
 pub mod multipart;
