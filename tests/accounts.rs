@@ -198,22 +198,12 @@ async fn failed_sign_ins_are_throttled_and_audited(backend: Backend) {
     let r = c
         .post(
             "/api/login",
-            &[("username", "alice"), ("password", "guess-guess-guess")],
-        )
-        .await;
-    assert_eq!(
-        r.status, 401,
-        "the sixth failure is counted, then the lock starts"
-    );
-    let r = c
-        .post(
-            "/api/login",
             &[("username", "alice"), ("password", PASSWORD)],
         )
         .await;
     assert_eq!(
         r.status, 429,
-        "locked even with the right password: {}",
+        "the fifth failure started the lock; locked even with the right password: {}",
         r.body
     );
     assert!(r.headers.get("retry-after").is_some());
@@ -235,7 +225,7 @@ async fn failed_sign_ins_are_throttled_and_audited(backend: Backend) {
             .iter()
             .filter(|a| a.as_str() == "login.failed")
             .count(),
-        6
+        5
     );
     assert_eq!(
         actions
@@ -248,6 +238,238 @@ async fn failed_sign_ins_are_throttled_and_audited(backend: Backend) {
 both!(
     failed_sign_ins_are_throttled_and_audited,
     crate::failed_sign_ins_are_throttled_and_audited
+);
+
+/// Issue 7, finding 4: the throttle was checked before the attempt was recorded, so 50
+/// parallel guesses were all verified. Each attempt is now counted before its password is
+/// checked: at most the allowance (5) is verified, every other guess is refused with 429.
+async fn parallel_guesses_stay_within_the_allowance(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("alice").await;
+    let guesses = (0..50).map(|i| {
+        let c = app.client();
+        async move {
+            let guess = format!("wrong guess number {i}");
+            c.post(
+                "/api/login",
+                &[("username", "alice"), ("password", guess.as_str())],
+            )
+            .await
+        }
+    });
+    let replies = futures::future::join_all(guesses).await;
+    let verified = replies.iter().filter(|r| r.status == 401).count();
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!(verified + refused, 50, "only 401 or 429: {replies:?}");
+    assert!(
+        (1..=5).contains(&verified),
+        "{verified} guesses verified, at most 5 allowed"
+    );
+    assert!(replies
+        .iter()
+        .filter(|r| r.status == 429)
+        .all(|r| r.headers.contains_key("retry-after")));
+    let failed = audit_actions(&app)
+        .await
+        .into_iter()
+        .filter(|a| a == "login.failed")
+        .count();
+    assert_eq!(failed, verified, "one audit row per verified guess");
+}
+both!(
+    parallel_guesses_stay_within_the_allowance,
+    crate::parallel_guesses_stay_within_the_allowance
+);
+
+/// Failed sign-ins with different names from one client until its address is locked, each
+/// claiming to come from `forwarded(i)`.
+async fn exhaust_address(c: &common::Client, forwarded: impl Fn(usize) -> String) {
+    for i in 0..20 {
+        let name = format!("nobody{i}");
+        let r = c
+            .post_with_headers(
+                "/api/login",
+                &[
+                    ("username", name.as_str()),
+                    ("password", "guess-guess-guess"),
+                ],
+                &[("X-Forwarded-For", forwarded(i).as_str())],
+            )
+            .await;
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.body);
+    }
+}
+
+async fn login_from(c: &common::Client, forwarded: &str) -> u16 {
+    c.post_with_headers(
+        "/api/login",
+        &[
+            ("username", "fresh-name"),
+            ("password", "guess-guess-guess"),
+        ],
+        &[("X-Forwarded-For", forwarded)],
+    )
+    .await
+    .status
+}
+
+/// `X-Forwarded-For` counts only when the peer is a trusted proxy (`LOCKBOX_TRUSTED_PROXIES`);
+/// then the rightmost address that is not a proxy is the client, an IPv6 client is counted by
+/// its /64, and the audit trail records the client's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_addresses_and_trusted_proxies() {
+    // Not trusted: the header is ignored, every attempt is the peer's (127.0.0.1).
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.client();
+    exhaust_address(&c, |i| format!("198.51.100.{i}")).await;
+    assert_eq!(login_from(&c, "198.51.100.99").await, 429);
+    let addrs: Vec<Option<String>> =
+        common::query_column(&app, "SELECT client_addr FROM audit_events").await;
+    assert!(
+        addrs.iter().all(|a| a.as_deref() == Some("127.0.0.1")),
+        "{addrs:?}"
+    );
+
+    // Trusted: the rightmost untrusted entry is the client.
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        ServerOptions {
+            extra_env: vec![(
+                "LOCKBOX_TRUSTED_PROXIES".into(),
+                "127.0.0.0/8, 10.0.0.0/8".into(),
+            )],
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = app.client();
+    exhaust_address(&c, |i| format!("203.0.113.{i}, 198.51.100.7, 10.0.0.1")).await;
+    assert_eq!(
+        login_from(&c, "198.51.100.7").await,
+        429,
+        "that client is locked"
+    );
+    assert_eq!(
+        login_from(&c, "192.0.2.1, 198.51.100.7").await,
+        429,
+        "what the client adds on the left does not help"
+    );
+    assert_eq!(
+        login_from(&c, "::ffff:198.51.100.7").await,
+        429,
+        "mapped IPv6 is IPv4"
+    );
+    assert_eq!(login_from(&c, "198.51.100.7, 198.51.100.8").await, 401);
+    let addrs: Vec<Option<String>> = common::query_column(
+        &app,
+        "SELECT client_addr FROM audit_events WHERE action = 'login.failed' ORDER BY id LIMIT 20",
+    )
+    .await;
+    assert!(
+        addrs.iter().all(|a| a.as_deref() == Some("198.51.100.7")),
+        "{addrs:?}"
+    );
+
+    // IPv6: rotating addresses within one /64 share one count.
+    exhaust_address(&c, |i| format!("2001:db8:1:2::{:x}", i + 1)).await;
+    assert_eq!(login_from(&c, "2001:db8:1:2:ffff::1").await, 429);
+    assert_eq!(login_from(&c, "2001:db8:1:3::1").await, 401);
+}
+
+/// Issue 7, finding 7: two racing first sign-ups could both become admin on PostgreSQL. Raced
+/// at the insert many times over (an empty table each round), exactly one is admin each time.
+async fn racing_first_accounts_give_one_admin(backend: Backend) {
+    use lockbox::server::db::{self, users::NewUser};
+    let test_db = common::TestDb::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let url = test_db
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data.path().join("lockbox.db").display()));
+    let vars = std::collections::HashMap::from([
+        ("LOCKBOX_DATABASE_URL".to_string(), url),
+        (
+            "LOCKBOX_DATA_DIR".to_string(),
+            data.path().display().to_string(),
+        ),
+    ]);
+    let config = lockbox::server::config::Env(move |n: &str| vars.get(n).cloned())
+        .config()
+        .unwrap();
+    let database = db::Db::connect(&config).await.unwrap();
+    database.migrate().await.unwrap();
+    let mut double = 0;
+    for round in 0..100 {
+        lockbox::on_pool!(&database.write, |p| {
+            sqlx::query("DELETE FROM users").execute(p).await.unwrap();
+        });
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let racers = (0..2).map(|i| {
+            let (database, barrier) = (database.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let id = format!("{round}-{i}");
+                let name = format!("racer{i}");
+                barrier.wait().await;
+                db::users::insert(
+                    &database,
+                    &NewUser {
+                        id: &id,
+                        username: &name,
+                        username_key: &name,
+                        password_hash: "x",
+                        dek_wrapped: b"x",
+                        dek_key_id: "k",
+                        created_at: 0,
+                    },
+                    false,
+                )
+                .await
+                .unwrap()
+                .unwrap()
+            })
+        });
+        let admins = futures::future::join_all(racers)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert!(admins >= 1, "round {round}: no admin");
+        if admins > 1 {
+            double += 1;
+        }
+    }
+    assert_eq!(double, 0, "rounds in which both racers became admin");
+
+    // And over HTTP, on a fresh server: two sign-ups at once give one admin.
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.client(), app.client());
+    let (ra, rb) = tokio::join!(
+        a.post(
+            "/api/signup",
+            &[("username", "first"), ("password", PASSWORD)]
+        ),
+        b.post(
+            "/api/signup",
+            &[("username", "second"), ("password", PASSWORD)]
+        ),
+    );
+    assert_eq!(
+        (ra.status, rb.status),
+        (200, 200),
+        "{} {}",
+        ra.body,
+        rb.body
+    );
+    let admins = [ra.json()["is_admin"].clone(), rb.json()["is_admin"].clone()];
+    assert_eq!(
+        admins.iter().filter(|a| a.as_bool() == Some(true)).count(),
+        1,
+        "{admins:?}"
+    );
+}
+both!(
+    racing_first_accounts_give_one_admin,
+    crate::racing_first_accounts_give_one_admin
 );
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {

@@ -1,5 +1,5 @@
 //! Start-up: the master key check refuses a wrong key and touches nothing; the embedded default
-//! generates its key file.
+//! generates its key file; the data directory and database files are the server's alone.
 #![cfg(feature = "ssr")]
 
 mod common;
@@ -109,6 +109,63 @@ async fn embedded_default_generates_and_guards_its_key_file() {
         !key_file.exists(),
         "no new key was generated over existing data"
     );
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Issue 7, finding 6: the data directory was 0755 and the database 0644. Now the directory is
+/// 0700 and every database file 0600; a looser existing directory and database are tightened,
+/// with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_directory_and_database_files_are_private() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let options = ServerOptions {
+        master_key: None,
+        extra_env: vec![("LOCKBOX_DATA_DIR".into(), data.display().to_string())],
+    };
+    let mut app = TestApp::spawn_with(Backend::Sqlite, options).await;
+    app.user("alice").await.create("TOKEN", "v").await;
+    let files = [
+        "lockbox.db",
+        "lockbox.db-wal",
+        "lockbox.db-shm",
+        "master.key",
+    ];
+    assert_eq!(mode(&data), 0o700, "the data directory was tightened");
+    for f in files {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    assert!(app.all_logs().contains("tightened the permissions"));
+
+    // An installation made before: loose files are tightened at the next start.
+    app.stop();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in files {
+        let path = data.join(f);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    app.start().expect("restarts");
+    app.client()
+        .post(
+            "/api/login",
+            &[("username", "alice"), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(mode(&data), 0o700);
+    for f in files {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f} after restart");
+    }
 }
 
 /// Every row of the tables a start could write to, as text.

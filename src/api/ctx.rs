@@ -47,10 +47,16 @@ pub fn ctx() -> Result<Ctx, AppError> {
         .get::<Cookies>()
         .cloned()
         .ok_or_else(|| internal("no cookie layer", "context"))?;
-    let client = parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .map(|ConnectInfo(addr)| *addr);
+    let client = crate::server::web::client_addr::from_request(
+        peer,
+        &parts.headers,
+        &state.config.trusted_proxies,
+    )
+    .map(|ip| ip.to_string());
     // Browsers send `Accept: text/html` for a form post; the hydrated app and API clients don't.
     let plain_form = parts
         .headers

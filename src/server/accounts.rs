@@ -8,6 +8,7 @@ use crate::{
         db::{self, audit::AuditEvent, Db},
         keys::Keyring,
         state::AppState,
+        web::client_addr,
     },
 };
 use std::time::Instant;
@@ -112,20 +113,32 @@ pub async fn login(
         .chars()
         .take(64)
         .collect();
-    let now = Instant::now();
-    if let Some(wait) = state.throttle.check(&key, client.as_deref(), now) {
-        let secs = wait.as_secs().max(1);
-        return Err(AppError::TooManyRequests {
-            message: format!("Too many failed sign-ins. Try again in {secs} seconds."),
-            retry_after_secs: secs,
-        });
-    }
+    // Counted before the password is checked, so parallel guesses cannot exceed the allowance.
+    let address_key = client.as_deref().map(client_addr::throttle_key);
+    let attempt = state
+        .throttle
+        .begin(&key, address_key.as_deref(), Instant::now())
+        .map_err(|wait| {
+            let secs = wait.as_secs().max(1);
+            AppError::TooManyRequests {
+                message: format!("Too many failed sign-ins. Try again in {secs} seconds."),
+                retry_after_secs: secs,
+            }
+        })?;
     let user = db::users::by_username_key(&state.db, &key).await?;
-    let ok = password::verify(
+    let ok = match password::verify(
         user.as_ref().map(|u| u.password_hash.clone()),
         password_text,
     )
-    .await?;
+    .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not verified (the hashers were busy, or a fault): the attempt is given back.
+            state.throttle.not_verified(attempt);
+            return Err(e);
+        }
+    };
     let known = user.as_ref().map(|u| u.username.clone());
     let user = user.filter(|u| ok && !u.disabled);
     let event = AuditEvent {
@@ -138,7 +151,7 @@ pub async fn login(
     };
     match user {
         Some(ref user) => {
-            state.throttle.record_success(&key);
+            state.throttle.succeeded(attempt);
             db::audit::record(
                 &state.db,
                 &AuditEvent {
@@ -154,7 +167,8 @@ pub async fn login(
             })
         }
         None => {
-            state.throttle.record_failure(&key, client.as_deref(), now);
+            // The attempt stays counted.
+            drop(attempt);
             // A name that matches no account is not recorded: people type passwords into the
             // username field.
             db::audit::record(

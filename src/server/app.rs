@@ -25,6 +25,8 @@ const MAX_BODY: usize = 1024 * 1024;
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] crate::server::db::DbError),
+    #[error("cannot create or secure the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
     #[error("refusing to start: {0}")]
     Key(#[from] keys::KeyError),
     #[error("cannot set up the login session store: {0}")]
@@ -37,6 +39,8 @@ pub enum StartError {
 
 /// Opens the database, checks the master key and assembles the shared state.
 pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), StartError> {
+    crate::server::data_dir::secure_dir(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
@@ -202,7 +206,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .start_up()
         .await
         .map_err(|e| StartError::Backend(e.to_string()))?;
-    tokio::task::spawn_blocking(crate::server::auth::password::warm_up);
+    tokio::spawn(crate::server::auth::password::warm_up());
     spawn_housekeeping(&state, store.clone());
     match crate::server::sessions::service::reap(&state).await {
         Ok(0) => {}

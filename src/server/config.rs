@@ -1,7 +1,7 @@
 //! Configuration from `LOCKBOX_*` environment variables. Every secret setting also has a `*_FILE`
 //! form that names a file holding the value (for container secrets).
 
-use crate::model::Limits;
+use crate::{model::Limits, server::web::client_addr::TrustedProxies};
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +76,8 @@ pub struct Config {
     /// Whether local sessions may open connections out through the host (pasta
     /// `--config-net`); off by default, when only the session's own port is forwarded in.
     pub session_outbound: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`LOCKBOX_TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Reads the environment through a lookup function so tests can pass a map.
@@ -250,6 +252,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                     })
                 }
             },
+            trusted_proxies: self.parse("LOCKBOX_TRUSTED_PROXIES", TrustedProxies::default())?,
             data_dir,
             database_url,
         })
@@ -314,6 +317,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOCKBOX_ALLOW_SIGNUP"), "{e}");
+        let e = config(&[("LOCKBOX_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LOCKBOX_TRUSTED_PROXIES"), "{e}");
         let e = config(&[("LOCKBOX_DATABASE_URL", "mysql://x")])
             .unwrap_err()
             .to_string();

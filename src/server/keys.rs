@@ -73,7 +73,9 @@ pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
         Some(text) => Kek::from_base64(&text.0).map_err(KeyError::BadKey)?,
         None => {
             let path = key_file_path(config);
-            match std::fs::read_to_string(&path) {
+            let read = crate::server::data_dir::secure_existing_file(&path)
+                .and_then(|()| std::fs::read_to_string(&path));
+            match read {
                 Ok(text) => Kek::from_base64(&text).map_err(|e| KeyError::BadKeyFile {
                     path: path.display().to_string(),
                     reason: e.to_string(),

@@ -10,7 +10,10 @@ pub mod session_store;
 pub mod sessions;
 pub mod users;
 
-use crate::server::config::{Config, SqliteSync};
+use crate::server::{
+    config::{Config, SqliteSync},
+    data_dir,
+};
 use sqlx::{
     postgres::{PgPool, PgPoolOptions},
     sqlite::{
@@ -48,7 +51,7 @@ pub struct Db {
 pub enum DbError {
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),
-    #[error("cannot create the data directory {0}: {1}")]
+    #[error("cannot create or secure the data directory or database file {0}: {1}")]
     DataDir(String, #[source] std::io::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -83,11 +86,14 @@ impl Db {
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
+        let file = options.get_filename();
+        if file != std::path::Path::new(":memory:") {
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                data_dir::secure_dir(parent)
                     .map_err(|e| DbError::DataDir(parent.display().to_string(), e))?;
             }
+            data_dir::secure_sqlite_files(file)
+                .map_err(|e| DbError::DataDir(file.display().to_string(), e))?;
         }
         let write = SqlitePoolOptions::new()
             .max_connections(1)

@@ -1,6 +1,6 @@
 //! Account rows.
 
-use super::Db;
+use super::{Db, Pool};
 use crate::on_pool;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -51,24 +51,42 @@ pub async fn count(db: &Db) -> sqlx::Result<i64> {
 }
 
 /// Inserts the user. The first account on an empty database becomes admin, decided inside the
-/// insert itself so two racing sign-ups cannot both become admin. Returns `None` if the name is
-/// taken, else whether the account is admin.
+/// insert itself. Returns `None` if the name is taken, else whether the account is admin.
+///
+/// Two racing first sign-ups must not both become admin. SQLite runs the statement under its
+/// one write lock, taken before the `NOT EXISTS` reads. PostgreSQL's default isolation lets two
+/// such statements each see an empty table, so there the insert runs in a transaction that first
+/// locks the table against other writers (readers are not blocked) until it commits.
 pub async fn insert(db: &Db, user: &NewUser<'_>, force_admin: bool) -> sqlx::Result<Option<bool>> {
     let sql = "INSERT INTO users (id, username, username_key, password_hash, is_admin, disabled, \
                dek_wrapped, dek_key_id, created_at) \
                SELECT $1, $2, $3, $4, ($5 OR NOT EXISTS (SELECT 1 FROM users)), FALSE, $6, $7, $8 WHERE TRUE \
                ON CONFLICT (username_key) DO NOTHING RETURNING is_admin";
-    on_pool!(&db.write, |p| sqlx::query_scalar(sql)
-        .bind(user.id)
-        .bind(user.username)
-        .bind(user.username_key)
-        .bind(user.password_hash)
-        .bind(force_admin)
-        .bind(user.dek_wrapped)
-        .bind(user.dek_key_id)
-        .bind(user.created_at)
-        .fetch_optional(p)
-        .await)
+    macro_rules! bound {
+        () => {
+            sqlx::query_scalar(sql)
+                .bind(user.id)
+                .bind(user.username)
+                .bind(user.username_key)
+                .bind(user.password_hash)
+                .bind(force_admin)
+                .bind(user.dek_wrapped)
+                .bind(user.dek_key_id)
+                .bind(user.created_at)
+        };
+    }
+    match &db.write {
+        Pool::Sqlite(p) => bound!().fetch_optional(p).await,
+        Pool::Postgres(p) => {
+            let mut tx = p.begin().await?;
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            let inserted = bound!().fetch_optional(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(inserted)
+        }
+    }
 }
 
 /// The ids of the keys that wrap users' data keys (for the start-up key check).

@@ -1,7 +1,8 @@
-//! HTTP edges: cross-origin protection, API error statuses, security headers, the flash cookie,
-//! multipart forms.
+//! HTTP edges: client addresses, cross-origin protection, API error statuses, security headers,
+//! the flash cookie, multipart forms.
 
 pub mod api_errors;
+pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;
 pub mod headers;
