@@ -201,7 +201,10 @@ async fn launch_inject_stop(backend: Backend) {
     let procs = session_procs(&id);
     assert!(!procs.is_empty());
     let uid = host_uid(procs[0]);
-    assert!((100000..=165535).contains(&uid), "session uid {uid}");
+    assert!(
+        (1_879_048_192..=1_879_113_727).contains(&uid),
+        "session uid {uid}"
+    );
     for pid in &procs {
         assert_eq!(host_uid(*pid), uid);
     }

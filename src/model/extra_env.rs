@@ -28,6 +28,24 @@ pub struct LineError {
 }
 
 const SECRET_PREFIX: &str = "SECRET:";
+/// The longest literal value: well inside the kernel's 128 KiB limit on one environment
+/// string, so an accepted value never makes the session fail to start.
+pub const MAX_LITERAL: usize = 64 * 1024;
+
+/// A literal value: no NUL byte (it cannot travel in an environment variable, and the local
+/// sandbox passes variables NUL-separated) and at most [`MAX_LITERAL`] bytes.
+fn check_literal(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err("a value must not contain a NUL byte".into());
+    }
+    if value.len() > MAX_LITERAL {
+        return Err(format!(
+            "a value must be at most {MAX_LITERAL} bytes (it has {})",
+            value.len()
+        ));
+    }
+    Ok(())
+}
 
 /// An extra variable's name: the variable-name rule, and not one of Lockbox's `LOCKBOX_` names.
 pub fn check_env_name(name: &str) -> Result<(), String> {
@@ -51,7 +69,10 @@ fn parse_line(line: &str) -> Result<ExtraEnv, String> {
     check_env_name(name)?;
     // Spaces around the reference are forgiven; a literal value is kept exactly as typed.
     let source = match value.trim_start().strip_prefix(SECRET_PREFIX) {
-        None => EnvSource::Literal(value.to_string()),
+        None => {
+            check_literal(value)?;
+            EnvSource::Literal(value.to_string())
+        }
         Some(reference) => {
             let Some((secret, key)) = reference.split_once(',') else {
                 return Err("a secret reference is SECRET:<secret-name>,<key>".into());
@@ -115,6 +136,17 @@ mod tests {
             name: name.into(),
             source: EnvSource::Literal(value.into()),
         }
+    }
+
+    #[test]
+    fn literal_values_hold_no_nul_and_have_a_limit() {
+        let errors = parse("A=x\0--bind\0/\0/host").unwrap_err();
+        assert_eq!(errors[0].line, 1);
+        assert!(errors[0].message.contains("NUL"), "{errors:?}");
+        let long = format!("B={}", "x".repeat(MAX_LITERAL + 1));
+        assert!(parse(&long).unwrap_err()[0].message.contains("at most"));
+        let fits = format!("B={}", "x".repeat(MAX_LITERAL));
+        assert!(parse(&fits).is_ok());
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub fn mount_dir(raw: &str) -> Result<String, String> {
         match part {
             "" | "." => {}
             ".." => return Err("Mount directory must not contain '..'.".into()),
+            // NAME_MAX: a longer component could never be created.
+            long if long.len() > 255 => {
+                return Err("Each part of the mount directory must be at most 255 bytes.".into())
+            }
             _ => parts.push(part),
         }
     }
@@ -308,6 +312,13 @@ mod tests {
         }
         assert!(mount_dir("/var/run/x").unwrap_err().contains("/var/run"));
         assert!(mount_dir("/bin/x").unwrap_err().contains("/bin"));
+    }
+
+    #[test]
+    fn refuses_a_component_no_file_system_can_hold() {
+        let long = format!("/{}", "a".repeat(256));
+        assert!(mount_dir(&long).unwrap_err().contains("255 bytes"));
+        assert!(mount_dir(&format!("/{}", "a".repeat(255))).is_ok());
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
 }
 
+/// Session uids by default: 65536 ids above what useradd hands out as sub-uid ranges
+/// (100000-600100000) and systemd-nspawn's container range (524288-1879048191). The local
+/// backend also refuses a range that /etc/subuid, /etc/subgid, /etc/passwd or /etc/group use.
+const DEFAULT_SESSION_UIDS: &str = "1879048192-1879113727";
+
 /// Reads the environment through a lookup function so tests can pass a map.
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
@@ -137,7 +142,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// `FIRST-LAST` host uids for sessions: above the system range, at most 2^20 of them.
     fn uid_range(&self, name: &'static str) -> Result<std::ops::RangeInclusive<u32>, ConfigError> {
-        let raw = self.get(name).unwrap_or_else(|| "100000-165535".into());
+        let raw = self
+            .get(name)
+            .unwrap_or_else(|| DEFAULT_SESSION_UIDS.into());
         let invalid = |reason: &str| ConfigError::Invalid {
             name,
             reason: format!("{reason} (got {raw:?})"),
@@ -331,7 +338,7 @@ mod tests {
     fn sandbox_settings() {
         let c = config(&[]).unwrap();
         assert!(c.local_sandbox);
-        assert_eq!(c.session_uids, 100000..=165535);
+        assert_eq!(c.session_uids, 1_879_048_192..=1_879_113_727);
         assert!(!c.session_outbound);
         let c = config(&[
             ("LOCKBOX_LOCAL_SANDBOX", "off"),

@@ -261,8 +261,9 @@ impl LocalBackend {
             &port_text,
             &secret_env,
         )?;
-        let memfd = memfd_with(&sandbox::env_args(&env))
-            .map_err(|e| io_error("cannot pass the environment", e))?;
+        let args =
+            sandbox::env_args(&env).map_err(|e| io_error("cannot pass the environment", e))?;
+        let memfd = memfd_with(&args).map_err(|e| io_error("cannot pass the environment", e))?;
         let built = sandbox::Plan {
             layout: &ready.layout,
             secrets_dir: &host_dir,
@@ -493,6 +494,7 @@ impl SessionBackend for LocalBackend {
         let run = RunDir::open(self.base.clone(), mode)
             .map_err(|e| BackendError::Internal(e.to_string()))?;
         let uids = if self.options.sandbox && root {
+            uids::check_unused(&self.options.uids).map_err(BackendError::Internal)?;
             Some(
                 uids::UidPool::open(Path::new(uids::CLAIMS_DIR), self.options.uids.clone())
                     .map_err(|e| BackendError::Internal(e.to_string()))?,

@@ -110,16 +110,20 @@ pub struct Built {
 
 /// What `env_fd` carries: NUL-separated `--setenv NAME VALUE` triples for every variable the
 /// session gets, so values never appear on a command line, where every host user could read
-/// them in `/proc/<pid>/cmdline`.
-pub fn env_args(env: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
+/// them in `/proc/<pid>/cmdline`. A NUL inside a name or value would end its field early and
+/// make the rest bwrap options, so it is refused here whatever the callers checked.
+pub fn env_args(env: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>, String> {
     let mut out = Zeroizing::new(Vec::new());
     for (name, value) in env {
+        if name.contains('\0') || value.contains('\0') {
+            return Err(format!("the variable {name:?} holds a NUL byte"));
+        }
         for part in [b"--setenv".as_slice(), name.as_bytes(), value.as_bytes()] {
             out.extend_from_slice(part);
             out.push(0);
         }
     }
-    out
+    Ok(out)
 }
 
 fn push(a: &mut Vec<OsString>, items: &[&str]) {
@@ -311,7 +315,8 @@ mod tests {
 
     #[test]
     fn values_travel_on_the_fd_not_the_command_line() {
-        let payload = env_args(&[("A", "va lue"), ("SECRETS_DIR", "/s")]);
+        let payload = env_args(&[("A", "va lue"), ("SECRETS_DIR", "/s")]).unwrap();
+        assert!(env_args(&[("A", "x\0--bind\0/\0/host")]).is_err());
         assert_eq!(
             payload.as_slice(),
             b"--setenv\0A\0va lue\0--setenv\0SECRETS_DIR\0/s\0"

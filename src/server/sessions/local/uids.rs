@@ -56,9 +56,69 @@ impl UidPool {
     }
 }
 
+/// The host files that hand out uids and gids to people: a session uid (also used as its gid)
+/// must be in none of them, or that person could become the session's uid (a sub-uid range
+/// through `newuidmap`, or simply by being that user) and read its secret files.
+pub const ID_FILES: [&str; 4] = ["/etc/subuid", "/etc/subgid", "/etc/passwd", "/etc/group"];
+
+/// Where `range` meets an id that `text` (one of [`ID_FILES`], named `file`) gives out, if
+/// anywhere. Sub-id files hold `name:first:count`; passwd and group files `name:x:id:…`.
+pub fn overlap(range: &RangeInclusive<u32>, file: &str, text: &str) -> Option<String> {
+    let sub_ids = file.ends_with("/subuid") || file.ends_with("/subgid");
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            let (first, last) = if sub_ids {
+                let first: u64 = fields.get(1)?.trim().parse().ok()?;
+                let count: u64 = fields.get(2)?.trim().parse().ok()?;
+                (first, (first + count).checked_sub(1)?)
+            } else {
+                let id: u64 = fields.get(2)?.trim().parse().ok()?;
+                (id, id)
+            };
+            let meets = first <= u64::from(*range.end()) && last >= u64::from(*range.start());
+            meets.then(|| format!("{file} gives {} the ids {first}-{last}", fields[0]))
+        })
+}
+
+/// Checks `range` against the host's [`ID_FILES`] (a missing file holds nothing).
+pub fn check_unused(range: &RangeInclusive<u32>) -> Result<(), String> {
+    for file in ID_FILES {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if let Some(found) = overlap(range, file, &text) {
+            return Err(format!(
+                "LOCKBOX_SESSION_UIDS ({}-{}) overlaps ids in use: {found}; choose a range \
+                 no user, group or sub-id range holds",
+                range.start(),
+                range.end()
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_handed_to_people_overlap() {
+        let range = 200_000..=265_535;
+        let subuid = "alice:100000:65536\nbob:165536:65536\n";
+        assert_eq!(
+            overlap(&range, "/etc/subuid", subuid).unwrap(),
+            "/etc/subuid gives bob the ids 165536-231071"
+        );
+        assert!(overlap(&range, "/etc/subuid", "alice:100000:65536\n").is_none());
+        let passwd = "root:x:0:0::/root:/bin/sh\n# note\nsvc:x:265535:265535::/:/bin/false\n";
+        assert!(overlap(&range, "/etc/passwd", passwd)
+            .unwrap()
+            .contains("svc the ids 265535-265535"));
+        assert!(overlap(&range, "/etc/group", "staff:x:50:\n").is_none());
+        // Garbage lines are skipped, not trusted.
+        assert!(overlap(&range, "/etc/subgid", "junk\n:x:y\n").is_none());
+    }
 
     #[test]
     fn claims_are_exclusive_until_dropped() {
