@@ -123,6 +123,21 @@ impl KubeBackend {
         SecretShape::parse(&body).map(Some).map_err(Error::Other)
     }
 
+    /// Deletes a session's Secret, Pod and Service, each tried even when an earlier one fails.
+    /// The Secret goes first: once the Pod is gone its name is free, and a Pod created under
+    /// that name must not find the Secret still there (owner-reference collection lags).
+    async fn remove_objects(&self, session: &SessionRef) -> [(&'static str, Result<(), Error>); 3] {
+        let (ns, name) = (
+            &session.namespace,
+            manifests::object_name(&session.session_id),
+        );
+        [
+            ("Secret", self.delete::<Secret>(ns, &name).await),
+            ("Pod", self.delete::<Pod>(ns, &name).await),
+            ("Service", self.delete::<Service>(ns, &name).await),
+        ]
+    }
+
     async fn delete<K>(&self, ns: &str, name: &str) -> Result<(), Error>
     where
         K: ::kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
@@ -384,17 +399,9 @@ impl SessionBackend for KubeBackend {
     }
 
     async fn stop(&self, session: &SessionRef) -> Result<(), BackendError> {
-        let (ns, name) = (
-            &session.namespace,
-            manifests::object_name(&session.session_id),
-        );
-        // Each is tried even when an earlier one fails, so as much as possible is removed.
-        let results = [
-            ("Pod", self.delete::<Pod>(ns, &name).await),
-            ("Service", self.delete::<Service>(ns, &name).await),
-            ("Secret", self.delete::<Secret>(ns, &name).await),
-        ];
-        let failures: Vec<String> = results
+        let failures: Vec<String> = self
+            .remove_objects(session)
+            .await
             .into_iter()
             .filter_map(|(kind, r)| r.err().map(|e| format!("deleting the {kind} failed: {e}")))
             .collect();
@@ -416,16 +423,9 @@ impl SessionBackend for KubeBackend {
             tracing::info!(session = %session.session_id, "Kubernetes says: {text}");
         }
         if ended(&pod) {
-            // Nothing runs any more: remove it now (its Secret goes with it, by owner
-            // reference). A failure is logged; the sweep tries again later.
-            let (ns, name) = (
-                &session.namespace,
-                manifests::object_name(&session.session_id),
-            );
-            for (kind, result) in [
-                ("Pod", self.delete::<Pod>(ns, &name).await),
-                ("Service", self.delete::<Service>(ns, &name).await),
-            ] {
+            // Nothing runs any more: remove it now. A failure is logged; the sweep tries again
+            // later.
+            for (kind, result) in self.remove_objects(session).await {
                 if let Err(e) = result {
                     tracing::warn!(session = %session.session_id, "deleting the ended session's {kind} failed: {e}");
                 }
@@ -552,7 +552,11 @@ impl SessionBackend for KubeBackend {
         let mut deleted = 0;
         for (ns, kind, name, session) in found.iter().filter(|f| !live.contains(&f.3)) {
             let result = match *kind {
-                "Pod" => self.delete::<Pod>(ns, name).await,
+                // Its Secret first, for the reason given at `remove_objects`.
+                "Pod" => match self.delete::<Secret>(ns, name).await {
+                    Ok(()) => self.delete::<Pod>(ns, name).await,
+                    Err(e) => Err(e),
+                },
                 _ => self.delete::<Service>(ns, name).await,
             };
             match result {

@@ -366,12 +366,13 @@ async fn objects_the_api_would_refuse_are_never_sent() {
 
 #[tokio::test]
 async fn stop_deletes_pod_service_and_secret_and_forgives_404() {
-    let (b, server) = backend(vec![deleted(), not_found(), not_found()]);
+    let (b, server) = backend(vec![not_found(), deleted(), not_found()]);
     b.stop(&session()).await.unwrap();
+    // The Secret first: a Pod re-created under the freed name must not find it.
     let expected = [
+        format!("DELETE {}", at(SECRETS)),
         format!("DELETE {}", at(PODS)),
         format!("DELETE {}", at(SERVICES)),
-        format!("DELETE {}", at(SECRETS)),
     ];
     assert_eq!(lines(&seen(b, server).await), expected);
 }
@@ -379,14 +380,14 @@ async fn stop_deletes_pod_service_and_secret_and_forgives_404() {
 #[tokio::test]
 async fn stop_tries_everything_and_reports_failures() {
     let (b, server) = backend(vec![
-        status(500, "InternalError", "pod delete broke"),
+        status(500, "InternalError", "secret delete broke"),
         deleted(),
         deleted(),
     ]);
     let err = b.stop(&session()).await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("deleting the Pod failed: pod delete broke"),
+            .contains("deleting the Secret failed: secret delete broke"),
         "{err}"
     );
     assert_eq!(seen(b, server).await.len(), 3);
@@ -488,10 +489,11 @@ async fn an_ended_pod_is_deleted_with_its_service() {
     ];
     for (pod, expected) in cases {
         // The Service may already be gone (or never existed): a 404 is fine.
-        let (b, server) = backend(vec![pod_with(pod), deleted(), not_found()]);
+        let (b, server) = backend(vec![pod_with(pod), deleted(), deleted(), not_found()]);
         assert_eq!(b.status(&session()).await.unwrap(), expected);
         let expected_lines = [
             format!("GET {}", at(PODS)),
+            format!("DELETE {}", at(SECRETS)),
             format!("DELETE {}", at(PODS)),
             format!("DELETE {}", at(SERVICES)),
         ];
@@ -502,12 +504,13 @@ async fn an_ended_pod_is_deleted_with_its_service() {
         pod_with(terminated("Failed", 1, "Error")),
         status(500, "InternalError", "etcd down"),
         deleted(),
+        deleted(),
     ]);
     assert_eq!(
         b.status(&session()).await.unwrap(),
         Observed::Failed("exit code 1 (Error)".into())
     );
-    assert_eq!(seen(b, server).await.len(), 3);
+    assert_eq!(seen(b, server).await.len(), 4);
 }
 
 #[tokio::test]
@@ -564,7 +567,7 @@ async fn reap_reports_vanished_and_ended_pods() {
     let seen = lines(&seen(b, server).await);
     assert_eq!(seen.len(), 6, "{seen:?}");
     assert!(
-        seen[3].starts_with("DELETE /api/v1/namespaces/team-a/pods/lockbox-s-99999999"),
+        seen[3].starts_with("DELETE /api/v1/namespaces/team-a/secrets/lockbox-s-99999999"),
         "{seen:?}"
     );
 }
@@ -789,6 +792,7 @@ async fn the_sweep_deletes_what_is_not_live_and_keeps_what_is() {
             metadata_list(&[(stale_name, stale)]),
             deleted(),
             deleted(),
+            deleted(),
         ],
         journal.clone(),
     );
@@ -800,6 +804,7 @@ async fn the_sweep_deletes_what_is_not_live_and_keeps_what_is() {
         format!("GET {PODS}"),
         format!("GET {SERVICES}"),
         "live_ids".to_string(),
+        format!("DELETE {SECRETS}/{stale_name}"),
         format!("DELETE {PODS}/{stale_name}"),
         format!("DELETE {SERVICES}/{stale_name}"),
     ];
