@@ -16,6 +16,9 @@ use std::{
 };
 use tokio::sync::{oneshot, watch};
 
+/// The most processes a session with a uid of its own may run at once.
+const MAX_PROCESSES: u64 = 1024;
+
 /// How a session ended: `Ok(code)` or `Err(signal description)`.
 pub type Outcome = Result<i32, String>;
 
@@ -50,6 +53,16 @@ fn contain(cmd: &mut Command, contain: Contain) {
                 rustix::thread::set_thread_res_gid(id, id, id)?;
                 let id = rustix::fs::Uid::from_raw(uid);
                 rustix::thread::set_thread_res_uid(id, id, id)?;
+                // The uid is the session's alone, so this caps the session's processes (a
+                // fork bomb) without touching anyone else's.
+                let most = Some(MAX_PROCESSES);
+                rustix::process::setrlimit(
+                    rustix::process::Resource::Nproc,
+                    rustix::process::Rlimit {
+                        current: most,
+                        maximum: most,
+                    },
+                )?;
             }
             // After the uid change, which clears it.
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;

@@ -154,6 +154,10 @@ impl Plan<'_> {
             &mut a,
             &[
                 "--unshare-all",
+                // Named again for --disable-userns, which needs it spelt out: the session may
+                // not make user namespaces of its own (a kernel attack surface it never needs).
+                "--unshare-user",
+                "--disable-userns",
                 "--share-net",
                 "--die-with-parent",
                 "--new-session",
@@ -279,7 +283,12 @@ mod tests {
         assert_eq!(a[bwrap - 1], "--", "pasta runs bwrap");
         let b = &a[bwrap..];
         for seq in [
-            &["--unshare-all", "--share-net"][..],
+            &[
+                "--unshare-all",
+                "--unshare-user",
+                "--disable-userns",
+                "--share-net",
+            ][..],
             &["--die-with-parent", "--new-session"],
             &["--cap-drop", "ALL"],
             &["--uid", "65532", "--gid", "65532"],
