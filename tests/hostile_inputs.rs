@@ -371,3 +371,41 @@ both!(
     live_sessions_are_capped_per_user,
     crate::live_sessions_are_capped_per_user
 );
+
+/// Launch fields that would break the session after it was accepted are refused on their
+/// field instead: a NUL in an extra value (it would end a field of the sandbox's option stream
+/// and smuggle in options such as `--bind / /host`; before, a 500), an over-long extra value,
+/// a mount-directory part no file system can hold. Nothing is recorded for any of them.
+async fn hostile_launch_fields_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let long_value = format!("BIG={}", "v".repeat(64 * 1024 + 1));
+    let long_part = format!("/{}", "m".repeat(256));
+    for (field, value, rule) in [
+        ("extra_env", "A=x\0--bind\0/\0/host", "NUL"),
+        ("extra_env", long_value.as_str(), "at most 65536 bytes"),
+        ("mount_dir", long_part.as_str(), "at most 255 bytes"),
+    ] {
+        let r = alice
+            .post(
+                "/api/sessions/launch",
+                &[("environment", "demo"), (field, value)],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{field}: {}", r.body);
+        let body = r.json();
+        assert_eq!(body["fields"][0]["field"], field, "{body}");
+        let message = body["fields"][0]["message"].as_str().unwrap();
+        assert!(message.contains(rule), "{field}: {message}");
+    }
+    let listed = alice.post("/api/sessions/list", &[]).await.json();
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    assert!(
+        !app.all_logs().contains("cannot start"),
+        "no launch reached a backend"
+    );
+}
+both!(
+    hostile_launch_fields_are_refused,
+    crate::hostile_launch_fields_are_refused
+);
