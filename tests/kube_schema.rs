@@ -286,9 +286,17 @@ fn cel_available() -> bool {
     found
 }
 
-/// Runs the admission policy in deploy/ on each object with cel-python, as the API server
-/// would; returns each verdict (true, false, or an evaluation error's text).
-fn admission_verdicts(objects: &[serde_json::Value]) -> Vec<serde_json::Value> {
+/// The admission request of a Pod create by `username`.
+fn create_by(username: &str) -> serde_json::Value {
+    serde_json::json!({"operation": "CREATE", "userInfo": {"username": username}})
+}
+
+/// Lockbox's own service account, as deploy/rbac.yaml names it.
+const LOCKBOX_SA: &str = "system:serviceaccount:lockbox:lockbox";
+
+/// Runs the admission policy in deploy/ on each (object, request) with cel-python, as the API
+/// server would; returns each verdict (true, false, or an evaluation error's text).
+fn admission_verdicts(cases: &[(serde_json::Value, serde_json::Value)]) -> Vec<serde_json::Value> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/admission-policy.yaml");
     let text = std::fs::read_to_string(file).unwrap();
     let policy = text
@@ -305,7 +313,8 @@ fn admission_verdicts(objects: &[serde_json::Value]) -> Vec<serde_json::Value> {
             .iter()
             .map(|v| v["expression"].clone())
             .collect::<Vec<_>>(),
-        "objects": objects,
+        "objects": cases.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        "requests": cases.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/cel_eval.py");
     let mut child = Command::new("python3")
@@ -486,16 +495,63 @@ fn the_admission_policy_admits_own_secrets_and_refuses_others() {
             p
         }),
     ];
-    let objects: Vec<serde_json::Value> = admitted
+    // All of the above as if Lockbox sent them; then who sends a request matters too.
+    let by_lockbox =
+        |(name, p): &(&'static str, serde_json::Value)| (*name, p.clone(), create_by(LOCKBOX_SA));
+    let ephemeral_by = |user: &str| {
+        json!({"operation": "UPDATE", "subResource": "ephemeralcontainers",
+               "userInfo": {"username": user}})
+    };
+    let mut admitted: Vec<_> = admitted.iter().map(by_lockbox).collect();
+    admitted.extend([
+        (
+            "someone's own pod, nothing of a session",
+            pod(Some("web"), json!({"containers": [c(json!({}))]})),
+            create_by("alice"),
+        ),
+        (
+            "a controller updating a session pod (finalizers, labels)",
+            rendered_pod.clone(),
+            json!({"operation": "UPDATE", "subResource": "",
+                   "userInfo": {"username": "system:serviceaccount:kube-system:generic-garbage-collector"}}),
+        ),
+        (
+            "Lockbox adding an ephemeral container to its pod",
+            rendered_pod.clone(),
+            ephemeral_by(LOCKBOX_SA),
+        ),
+    ]);
+    let mut refused: Vec<_> = refused.iter().map(by_lockbox).collect();
+    refused.extend([
+        (
+            "someone else taking a session's name (freed when its pod went)",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({"env": env_ref(own)}))]}),
+            ),
+            create_by("alice"),
+        ),
+        (
+            "someone else creating a bare pod under a session name",
+            pod(Some(own), json!({"containers": [c(json!({}))]})),
+            create_by("system:serviceaccount:team-a:default"),
+        ),
+        (
+            "someone else adding an ephemeral container to a session pod",
+            rendered_pod.clone(),
+            ephemeral_by("alice"),
+        ),
+    ]);
+    let cases: Vec<_> = admitted
         .iter()
         .chain(refused.iter())
-        .map(|(_, p)| p.clone())
+        .map(|(_, p, r)| (p.clone(), r.clone()))
         .collect();
-    let verdicts = admission_verdicts(&objects);
-    for ((name, _), verdict) in admitted.iter().zip(&verdicts) {
+    let verdicts = admission_verdicts(&cases);
+    for ((name, _, _), verdict) in admitted.iter().zip(&verdicts) {
         assert_eq!(verdict, &json!(true), "{name} should be admitted");
     }
-    for ((name, _), verdict) in refused.iter().zip(&verdicts[admitted.len()..]) {
+    for ((name, _, _), verdict) in refused.iter().zip(&verdicts[admitted.len()..]) {
         assert_eq!(verdict, &json!(false), "{name} should be refused");
     }
 }

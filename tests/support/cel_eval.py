@@ -2,7 +2,8 @@
 each variable in order (later ones see `variables.<earlier>`), then every validation.
 
 Input (stdin, JSON): {"variables": [{"name", "expression"}], "validations": [expression],
-"objects": [object]}. Output (stdout, JSON): one entry per object, true (admitted), false
+"objects": [object], "requests": [request]} (`requests[i]` is the admission request that
+carries `objects[i]`: operation, subResource, userInfo). Output (stdout, JSON): one entry per object, true (admitted), false
 (refused) or "error: ..." (an evaluation error, which the API server's failurePolicy: Fail would
 turn into a refusal). Uses cel-python (PyPI `cel-python`).
 """
@@ -19,8 +20,8 @@ def main():
     programs = [(v["name"], env.program(env.compile(v["expression"]))) for v in doc["variables"]]
     checks = [env.program(env.compile(e)) for e in doc["validations"]]
     verdicts = []
-    for obj in doc["objects"]:
-        activation = {"object": celpy.json_to_cel(obj)}
+    for obj, request in zip(doc["objects"], doc["requests"], strict=True):
+        activation = {"object": celpy.json_to_cel(obj), "request": celpy.json_to_cel(request)}
         variables = celtypes.MapType({})
         activation["variables"] = variables
         verdict = True
