@@ -418,7 +418,9 @@ fn the_admission_policy_admits_own_secrets_and_refuses_others() {
                     "volumes": [{"name": "a", "emptyDir": {}},
                                 {"name": "b", "secret": {"secretName": "lockbox-sessions-x"}},
                                 {"name": "c", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
-                                {"name": "d", "secret": {}}]
+                                {"name": "d", "secret": {}},
+                                {"name": "e", "csi": {"driver": "d.example"}},
+                                {"name": "f", "csi": {"driver": "d.example", "nodePublishSecretRef": {"name": "team-creds"}}}]
                 }),
             ),
         ),
@@ -438,6 +440,14 @@ fn the_admission_policy_admits_own_secrets_and_refuses_others() {
                 Some(own),
                 json!({"containers": [c(json!({}))],
                 "volumes": [{"name": "a", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": other}}]}}]}),
+            ),
+        ),
+        (
+            "inline CSI volume's publish secret",
+            pod(
+                Some(own),
+                json!({"containers": [c(json!({}))],
+                "volumes": [{"name": "a", "csi": {"driver": "d.example", "nodePublishSecretRef": {"name": other}}}]}),
             ),
         ),
         (
