@@ -18,8 +18,47 @@ pub enum RunDirError {
     NotADirectory(PathBuf),
     #[error("{path} belongs to uid {owner}, not to this server (uid {us}): refusing to use it (remove it, or set LOCKBOX_RUN_DIR)")]
     NotOurs { path: PathBuf, owner: u32, us: u32 },
+    #[error("{path} (owner uid {owner}, mode {mode:o}) lets others rename what is in it, so a session's directory could be swapped between its checks and its use: choose a LOCKBOX_RUN_DIR whose every parent only root or this server can write to (or is sticky, as /dev/shm is)")]
+    UnsafeParent {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+}
+
+/// Whether a directory keeps others from renaming or replacing its entries: owned by root or
+/// us, and writable by nobody else unless sticky (as `/tmp` and `/dev/shm` are). The sandbox
+/// binds a session's directory by path, so every directory above it must be like this.
+fn guards_its_entries(owner: u32, mode: u32, us: u32) -> bool {
+    (owner == 0 || owner == us) && (mode & 0o022 == 0 || mode & 0o1000 != 0)
+}
+
+/// Checks every directory above `path` with [`guards_its_entries`].
+fn check_parents(path: &Path, us: u32) -> Result<(), RunDirError> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let canonical =
+        std::fs::canonicalize(parent).map_err(|e| RunDirError::Io(parent.to_path_buf(), e))?;
+    for dir in canonical.ancestors() {
+        let meta = std::fs::metadata(dir).map_err(|e| RunDirError::Io(dir.to_path_buf(), e))?;
+        if !guards_its_entries(meta.uid(), meta.mode(), us) {
+            return Err(RunDirError::UnsafeParent {
+                path: dir.to_path_buf(),
+                owner: meta.uid(),
+                mode: meta.mode() & 0o7777,
+            });
+        }
+    }
+    Ok(())
 }
 
 const DIR_FLAGS: OFlags = OFlags::DIRECTORY
@@ -31,6 +70,8 @@ const DIR_FLAGS: OFlags = OFlags::DIRECTORY
 /// of ours and not a symlink; then sets its mode to `mode`.
 pub fn own_dir(path: &Path, mode: u32) -> Result<OwnedFd, RunDirError> {
     let io = |e: rustix::io::Errno| RunDirError::Io(path.to_path_buf(), e.into());
+    let us = rustix::process::geteuid().as_raw();
+    check_parents(path, us)?;
     match mkdir(path, Mode::from_raw_mode(mode)) {
         Ok(()) | Err(rustix::io::Errno::EXIST) => {}
         Err(e) => return Err(io(e)),
@@ -43,7 +84,6 @@ pub fn own_dir(path: &Path, mode: u32) -> Result<OwnedFd, RunDirError> {
         Err(e) => return Err(io(e)),
     };
     let st = fstat(&fd).map_err(io)?;
-    let us = rustix::process::geteuid().as_raw();
     if st.st_uid != us {
         return Err(RunDirError::NotOurs {
             path: path.to_path_buf(),
@@ -203,6 +243,28 @@ fn remove_tree(parent: &OwnedFd, name: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn parents_must_keep_others_from_renaming() {
+        assert!(guards_its_entries(0, 0o40755, 1000));
+        assert!(guards_its_entries(1000, 0o40700, 1000));
+        assert!(guards_its_entries(0, 0o41777, 1000), "sticky, as /dev/shm");
+        assert!(
+            !guards_its_entries(0, 0o40777, 1000),
+            "world-writable, not sticky"
+        );
+        assert!(!guards_its_entries(0, 0o40775, 1000), "group-writable");
+        assert!(!guards_its_entries(4242, 0o40755, 1000), "someone else's");
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = RunDir::open(open.join("lockbox-x"), 0o700).err().unwrap();
+        assert!(matches!(e, RunDirError::UnsafeParent { .. }), "{e}");
+        assert!(!open.join("lockbox-x").exists(), "nothing made there");
+        let e = RunDir::open(tmp.path().join("fine"), 0o700);
+        assert!(e.is_ok(), "{:?}", e.err());
+    }
 
     #[test]
     fn a_planted_symlink_is_refused() {
