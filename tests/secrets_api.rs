@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, Client, TestApp};
+use common::{Backend, TestApp};
 
 const MUTATING: [&str; 9] = [
     "/api/signup",
@@ -227,25 +227,13 @@ async fn sentinel_value_never_leaves(backend: Backend) {
     }
     // The values are still there, sealed: the server restarts and lists them.
     app.start().unwrap();
-    let alice = relogin(&app, "alice").await;
+    let alice = app.login("alice").await;
     assert_eq!(alice.names().await, vec!["AGAIN", "DB_PASSWORD"]);
 }
 both!(
     sentinel_value_never_leaves,
     crate::sentinel_value_never_leaves
 );
-
-pub async fn relogin(app: &TestApp, username: &str) -> Client {
-    let c = app.client();
-    let r = c
-        .post(
-            "/api/login",
-            &[("username", username), ("password", common::PASSWORD)],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    c
-}
 
 async fn metadata_round_trip(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -313,14 +313,7 @@ async fn crash_is_reaped_at_restart(backend: Backend) {
 
     app.start().expect("restarts");
     assert!(!dir.exists(), "the stale directory is removed at start-up");
-    let alice = app.client();
-    let r = alice
-        .post(
-            "/api/login",
-            &[("username", "alice"), ("password", common::PASSWORD)],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let alice = app.login("alice").await;
     let (status, detail) = session_status(&alice, &id).await;
     assert_eq!(status, "stopped");
     assert!(detail.unwrap().contains("restarted"));
@@ -851,14 +844,7 @@ async fn uncontained_mode_is_announced() {
         .push(("LOCKBOX_LOCAL_SANDBOX".into(), "off".into()));
     app.start_with(&off).unwrap();
     assert!(app.all_logs().contains("LOCAL SESSIONS RUN UNCONTAINED"));
-    let alice = app.client();
-    let r = alice
-        .post(
-            "/api/login",
-            &[("username", "alice"), ("password", common::PASSWORD)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let alice = app.login("alice").await;
     assert!(page(alice.clone()).await.contains("run uncontained"));
     // Sessions still start and stop (as plain processes).
     let r = alice

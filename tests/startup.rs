@@ -52,14 +52,7 @@ async fn wrong_master_key_refuses_to_start(backend: Backend) {
     // Nothing was written: same rows everywhere, and no second key was registered.
     assert_eq!(snapshot(&app).await, before);
     app.start().expect("the right key starts");
-    let alice = app.client();
-    let r = alice
-        .post(
-            "/api/login",
-            &[("username", "alice"), ("password", common::PASSWORD)],
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let alice = app.login("alice").await;
     assert_eq!(alice.names().await, vec!["DB_PASSWORD"]);
     assert_eq!(common::decrypt_all(&app).await, values);
 }
@@ -156,12 +149,7 @@ async fn data_directory_and_database_files_are_private() {
         }
     }
     app.start().expect("restarts");
-    app.client()
-        .post(
-            "/api/login",
-            &[("username", "alice"), ("password", common::PASSWORD)],
-        )
-        .await;
+    app.login("alice").await;
     assert_eq!(mode(&data), 0o700);
     for f in files {
         assert_eq!(mode(&data.join(f)), 0o600, "{f} after restart");

@@ -355,6 +355,19 @@ impl TestApp {
         }
     }
 
+    /// Signs an existing user in (with [`PASSWORD`]) on a fresh client and returns it.
+    pub async fn login(&self, username: &str) -> Client {
+        let client = self.client();
+        let r = client
+            .post(
+                "/api/login",
+                &[("username", username), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "signing {username} in: {}", r.body);
+        client
+    }
+
     /// Signs up a new user and returns their signed-in client.
     pub async fn user(&self, username: &str) -> Client {
         let client = self.client();
