@@ -6,6 +6,7 @@ pub mod extra_env;
 pub mod launch;
 mod limits;
 mod names;
+pub mod projects;
 pub mod rules;
 pub mod session;
 mod value;

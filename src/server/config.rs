@@ -61,8 +61,17 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Run sessions on Kubernetes (`LOCKBOX_KUBE=1`) rather than as local processes.
     pub kube: bool,
-    /// The namespace Kubernetes sessions go to.
+    /// The default project's namespace (where Kubernetes sessions went before projects).
     pub kube_namespace: String,
+    /// A project's namespace is `<prefix><project>` (`LOCKBOX_PROJECT_NAMESPACE_PREFIX`,
+    /// `lockbox-` by default; `runai-` for a Run:AI migration).
+    pub project_namespace_prefix: String,
+    /// Lockbox's own namespace, where cluster-wide source Secrets live
+    /// (`LOCKBOX_SYSTEM_NAMESPACE`, `lockbox` by default).
+    pub system_namespace: String,
+    /// How often propagation of cluster-wide secrets re-reads everything to heal missed events
+    /// (`LOCKBOX_PROPAGATION_RESYNC`, seconds or with an s/m/h suffix; 5 minutes by default).
+    pub propagation_resync: Duration,
     /// Where the local backend keeps per-session secret directories; a memory-backed file
     /// system (`/dev/shm`) when there is one, else `<data dir>/run`.
     pub run_dir: Option<PathBuf>,
@@ -138,6 +147,32 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 reason: format!("expected true or false, got {v:?}"),
             }),
         }
+    }
+
+    /// A duration: whole seconds, or a number with an `s`, `m` or `h` suffix; 10 s to 24 h.
+    fn duration(&self, name: &'static str, default_secs: u64) -> Result<Duration, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(Duration::from_secs(default_secs));
+        };
+        let text = raw.trim();
+        let (digits, unit) = match text.char_indices().last() {
+            Some((i, 's')) => (&text[..i], 1),
+            Some((i, 'm')) => (&text[..i], 60),
+            Some((i, 'h')) => (&text[..i], 3600),
+            _ => (text, 1),
+        };
+        let secs = digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit))
+            .filter(|s| (10..=86_400).contains(s))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "expected a duration from 10s to 24h, like 300, 90s or 5m (got {raw:?})"
+                ),
+            })?;
+        Ok(Duration::from_secs(secs))
     }
 
     /// `FIRST-LAST` host uids for sessions: above the system range, at most 2^20 of them.
@@ -225,6 +260,24 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             name: "LOCKBOX_KUBE_NAMESPACE",
             reason: format!("a namespace name (DNS-1123 label) {m}"),
         })?;
+        let project_namespace_prefix = self
+            .get("LOCKBOX_PROJECT_NAMESPACE_PREFIX")
+            .unwrap_or_else(|| crate::model::projects::DEFAULT_PREFIX.into());
+        crate::model::projects::prefix(&project_namespace_prefix).map_err(|m| {
+            ConfigError::Invalid {
+                name: "LOCKBOX_PROJECT_NAMESPACE_PREFIX",
+                reason: format!("a namespace prefix {m}"),
+            }
+        })?;
+        let system_namespace = self
+            .get("LOCKBOX_SYSTEM_NAMESPACE")
+            .unwrap_or_else(|| "lockbox".into());
+        crate::model::rules::dns1123_label(&system_namespace).map_err(|m| {
+            ConfigError::Invalid {
+                name: "LOCKBOX_SYSTEM_NAMESPACE",
+                reason: format!("a namespace name (DNS-1123 label) {m}"),
+            }
+        })?;
         let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
         let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
         Ok(Config {
@@ -245,6 +298,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ),
             kube: self.flag("LOCKBOX_KUBE", false)?,
             kube_namespace,
+            project_namespace_prefix,
+            system_namespace,
+            propagation_resync: self.duration("LOCKBOX_PROPAGATION_RESYNC", 300)?,
             run_dir: self.get("LOCKBOX_RUN_DIR").map(PathBuf::from),
             max_live_sessions: self.parse("LOCKBOX_MAX_LIVE_SESSIONS", 10)?,
             local_sandbox: self.flag("LOCKBOX_LOCAL_SANDBOX", true)?,
@@ -287,6 +343,44 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Env(move |name: &str| map.get(name).cloned()).config()
+    }
+
+    #[test]
+    fn project_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.project_namespace_prefix, "lockbox-");
+        assert_eq!(c.system_namespace, "lockbox");
+        assert_eq!(c.propagation_resync, Duration::from_secs(300));
+        let c = config(&[
+            ("LOCKBOX_PROJECT_NAMESPACE_PREFIX", "runai-"),
+            ("LOCKBOX_PROPAGATION_RESYNC", "90s"),
+        ])
+        .unwrap();
+        assert_eq!(c.project_namespace_prefix, "runai-");
+        assert_eq!(c.propagation_resync, Duration::from_secs(90));
+        assert_eq!(
+            config(&[("LOCKBOX_PROPAGATION_RESYNC", "2m")])
+                .unwrap()
+                .propagation_resync,
+            Duration::from_secs(120)
+        );
+        for bad in ["0", "5", "1d", "m", "25h", "-5m"] {
+            let err = config(&[("LOCKBOX_PROPAGATION_RESYNC", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("LOCKBOX_PROPAGATION_RESYNC"),
+                "{bad}: {err}"
+            );
+        }
+        let err = config(&[("LOCKBOX_PROJECT_NAMESPACE_PREFIX", "Runai_")]).unwrap_err();
+        assert!(
+            err.to_string().contains("LOCKBOX_PROJECT_NAMESPACE_PREFIX"),
+            "{err}"
+        );
+        let err = config(&[("LOCKBOX_SYSTEM_NAMESPACE", "Lockbox")]).unwrap_err();
+        assert!(
+            err.to_string().contains("LOCKBOX_SYSTEM_NAMESPACE"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub fn full() -> LaunchSpec {
     LaunchSpec {
         session_id: SESSION.into(),
         user_id: USER.into(),
+        project: crate::model::projects::DEFAULT_PROJECT.into(),
         namespace: NS.into(),
         environment,
         mount_dir: "/secrets".into(),

@@ -173,6 +173,7 @@ pub fn render(
     let spec = LaunchSpec {
         session_id: uuid("--session-id", &args.session_id)?,
         user_id: uuid("--user-id", &args.user_id)?,
+        project: crate::model::projects::DEFAULT_PROJECT.into(),
         namespace: args.namespace.clone(),
         environment,
         mount_dir: valid.mount_dir,

@@ -46,6 +46,24 @@ pub enum BackendError {
     Internal(String),
 }
 
+/// A project's namespace, as a backend is asked to prepare or remove it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectNamespace {
+    pub project: String,
+    pub namespace: String,
+}
+
+/// What preparing a project's namespace did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProjectPrepared {
+    /// Lockbox created the namespace (so deleting the project may delete it); false when an
+    /// existing one was adopted, or the backend has no namespaces.
+    pub created: bool,
+    /// Shown to the admin, for example an adopted namespace that is not Pod Security
+    /// `restricted`.
+    pub warnings: Vec<String>,
+}
+
 #[async_trait::async_trait]
 pub trait SessionBackend: Send + Sync + 'static {
     /// `local` or `kubernetes`, as stored with each session.
@@ -80,6 +98,25 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// Checks what a launch takes from outside Lockbox (Kubernetes Secret references) before
     /// anything is recorded, decrypted or created. Backends without such references accept.
     async fn check_references(&self, _spec: &LaunchSpec) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Makes a new project's namespace ready for sessions: creates it, or adopts an existing
+    /// one, with what a launch needs in it. Backends without namespaces have nothing to do.
+    async fn prepare_project(
+        &self,
+        _project: &ProjectNamespace,
+    ) -> Result<ProjectPrepared, BackendError> {
+        Ok(ProjectPrepared::default())
+    }
+
+    /// Undoes [`SessionBackend::prepare_project`] when the project is deleted: the namespace
+    /// itself only when Lockbox `created` it, otherwise only Lockbox's own objects in it.
+    async fn remove_project(
+        &self,
+        _project: &ProjectNamespace,
+        _created: bool,
+    ) -> Result<(), BackendError> {
         Ok(())
     }
 

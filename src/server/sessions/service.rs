@@ -84,6 +84,7 @@ async fn validate(
         LaunchSpec {
             session_id: session_id.to_string(),
             user_id: user.id.clone(),
+            project: crate::model::projects::DEFAULT_PROJECT.into(),
             namespace: state.config.kube_namespace.clone(),
             environment,
             mount_dir: valid.mount_dir,

@@ -17,7 +17,10 @@ pub struct LaunchSpec {
     pub session_id: String,
     /// The owner's id (a UUID), never the username.
     pub user_id: String,
-    /// Where a Kubernetes launch goes (projects choose it in a later issue).
+    /// The project the session belongs to.
+    pub project: String,
+    /// The project's namespace: where a Kubernetes launch goes, and where `SECRET:` references
+    /// resolve.
     pub namespace: String,
     pub environment: Environment,
     /// Normalised by `model::launch::mount_dir`.

@@ -309,6 +309,7 @@ impl LocalBackend {
         let spec = LaunchSpec {
             session_id: id.clone(),
             user_id: String::new(),
+            project: crate::model::projects::DEFAULT_PROJECT.into(),
             namespace: String::new(),
             environment: crate::server::environments::Environment {
                 name: "self-test".into(),
