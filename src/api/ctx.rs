@@ -105,6 +105,16 @@ impl Ctx {
         })
     }
 
+    /// The signed-in admin and where they are, for admin-only functions: 401 when no one is
+    /// signed in, 403 (with a JSON error) for anyone who is not an admin.
+    pub async fn require_admin(&self) -> Result<Actor, AppError> {
+        let actor = self.actor().await?;
+        if !actor.user.is_admin {
+            return Err(crate::server::projects::admins_only());
+        }
+        Ok(actor)
+    }
+
     /// The outcome a plain form post left for this page, if any (shown once).
     pub fn take_flash(&self) -> Option<Flash> {
         self.state

@@ -5,5 +5,6 @@ pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod pages;
+pub mod projects;
 pub mod secrets;
 pub mod sessions;

@@ -46,6 +46,8 @@ pub async fn auth_page() -> Result<AuthPageData, AppError> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LaunchPageData {
     pub environments: Vec<crate::model::session::EnvironmentInfo>,
+    /// The projects the user may launch into, the default one first.
+    pub projects: Vec<crate::model::projects::ProjectInfo>,
     pub secrets: Vec<SecretMeta>,
     pub limits: Limits,
     /// Whether sessions run on Kubernetes (where the mount directory applies).
@@ -60,6 +62,7 @@ pub async fn launch_page() -> Result<LaunchPageData, AppError> {
     let user = ctx.user().await?;
     Ok(LaunchPageData {
         environments: service::environments(&ctx.state).await?,
+        projects: crate::server::projects::usable(&ctx.state.db, &user).await?,
         secrets: crate::server::secrets::list(&ctx.state, &user).await?,
         limits: ctx.state.limits(),
         kube: ctx.state.config.kube,

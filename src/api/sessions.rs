@@ -35,6 +35,7 @@ pub async fn launch_session(
     // A failed form keeps what was typed and chosen (names and modes; no value is in it).
     let mut values = vec![
         ("environment".to_string(), environment.clone()),
+        ("project".to_string(), project.clone()),
         ("mount_dir".to_string(), mount_dir.clone()),
         ("extra_env".to_string(), extra_env.clone()),
     ];

@@ -5,6 +5,7 @@
 
 use super::{
     extra_env::{self, EnvSource, ExtraEnv},
+    projects,
     session::{self, Injection, SecretChoice},
     FieldError, SecretName,
 };
@@ -112,6 +113,10 @@ pub struct LaunchForm<'a> {
 pub struct LaunchContext<'a> {
     /// `None` when there is no environment of that name.
     pub environment: Option<EnvironmentFacts<'a>>,
+    /// The chosen project (see [`projects::chosen`]) when it exists; `None` when there is no
+    /// project of that name. Whether the user may use it is decided before validation, by
+    /// [`projects::launch_access`], so that a refusal says nothing of the project.
+    pub project: Option<&'a str>,
     /// The user's secrets (names are matched ignoring case, as they are unique that way).
     pub known: &'a [KnownSecret],
     pub backend: Backend,
@@ -139,10 +144,10 @@ pub fn validate(
     ctx: &LaunchContext<'_>,
 ) -> Result<ValidLaunch, Vec<FieldError>> {
     let mut errors = Vec::new();
-    if !form.project.trim().is_empty() {
+    if ctx.project.is_none() {
         errors.push(FieldError::new(
             "project",
-            "Projects are not available yet; leave the project empty.",
+            projects::unknown_message(projects::chosen(form.project)),
         ));
     }
     match ctx.environment {
@@ -401,6 +406,7 @@ mod tests {
                 name: "demo",
                 runs_locally: true,
             }),
+            project: Some(projects::DEFAULT_PROJECT),
             known,
             backend,
             max_session_bytes: 1024 * 1024,
@@ -448,6 +454,7 @@ mod tests {
         };
         let mut c = ctx(&known, Backend::Local);
         c.environment = None;
+        c.project = None;
         let e = validate(&form, &c).unwrap_err();
         assert_eq!(
             fields(&e),
@@ -460,6 +467,31 @@ mod tests {
             ]
         );
         assert!(e[1].message.contains("no environment named \"gone\""));
+        assert_eq!(e[0].message, "There is no project named \"p\".");
+    }
+
+    #[test]
+    fn a_known_project_passes_and_an_unknown_one_is_named() {
+        let known = known();
+        let form = LaunchForm {
+            environment: "demo",
+            project: "ml",
+            ..Default::default()
+        };
+        let mut c = ctx(&known, Backend::Local);
+        c.project = Some("ml");
+        assert!(validate(&form, &c).is_ok());
+        c.project = None;
+        let e = validate(&form, &c).unwrap_err();
+        assert_eq!(fields(&e), ["project"]);
+        assert_eq!(e[0].message, "There is no project named \"ml\".");
+        // An empty choice is the default project.
+        let form = LaunchForm {
+            environment: "demo",
+            ..Default::default()
+        };
+        let e = validate(&form, &c).unwrap_err();
+        assert_eq!(e[0].message, "There is no project named \"default\".");
     }
 
     #[test]

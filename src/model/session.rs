@@ -97,6 +97,8 @@ impl SessionStatus {
 pub struct SessionInfo {
     pub id: String,
     pub environment: String,
+    /// The project it was launched into (by name: the record outlives the project).
+    pub project: String,
     pub backend: String,
     pub status: SessionStatus,
     /// Why it failed or stopped, when known.

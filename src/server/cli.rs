@@ -1,6 +1,7 @@
-//! The command line: `lockbox serve` and `lockbox admin create-user`.
+//! The command line: `lockbox serve`, `lockbox admin create-user` and the operator commands
+//! (`environments …`, `projects …`).
 
-use crate::server::{accounts, app, config::Config, environments_cli, telemetry};
+use crate::server::{accounts, app, config::Config, environments_cli, projects_cli, telemetry};
 use clap::{Parser, Subcommand};
 use std::{io::BufRead, process::ExitCode};
 use zeroize::Zeroizing;
@@ -37,6 +38,11 @@ enum Command {
     Environments {
         #[command(subcommand)]
         command: environments_cli::EnvironmentsCommand,
+    },
+    /// Manage projects (each maps to a namespace) and their members.
+    Projects {
+        #[command(subcommand)]
+        command: projects_cli::ProjectsCommand,
     },
 }
 
@@ -137,6 +143,28 @@ pub async fn run() -> ExitCode {
                 }
             };
             match environments_cli::run(&state.db, command).await {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Projects { command } => {
+            // Built as `serve` builds it, so on Kubernetes creating a project prepares its
+            // namespace with the same backend.
+            let (state, _) = match app::prepare(config).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("lockbox: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let projects = crate::server::projects::Projects::of(&state);
+            match projects_cli::run(&projects, command).await {
                 Ok(out) => {
                     println!("{out}");
                     ExitCode::SUCCESS

@@ -13,6 +13,8 @@ pub mod environments_cli;
 pub mod error;
 pub mod keys;
 pub mod kube;
+pub mod projects;
+pub mod projects_cli;
 pub mod secrets;
 pub mod sessions;
 pub mod state;

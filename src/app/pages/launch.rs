@@ -1,12 +1,14 @@
-//! The launch-with-options form, `/sessions/new`: an environment, the secrets to inject (none
-//! chosen by default), each as a variable or a file, a mount directory and extra variables. A
-//! plain form that posts to the API, so it works with or without JavaScript.
+//! The launch-with-options form, `/sessions/new`: an environment, a project (the default one
+//! preselected), the secrets to inject (none chosen by default), each as a variable or a file,
+//! a mount directory and extra variables. A plain form that posts to the API, so it works with
+//! or without JavaScript.
 
 use crate::app::components::signed_in::signed_in;
 use crate::{
     api::pages::{launch_page, LaunchPageData as Page},
     app::components::form::{ErrorSummary, Field, FormState},
     model::{
+        projects::{ProjectInfo, DEFAULT_PROJECT},
         session::{row_field, EnvironmentInfo},
         SecretMeta,
     },
@@ -47,6 +49,7 @@ fn Loaded(page: Page) -> impl IntoView {
         <form class="card" method="post" action="/api/sessions/launch" novalidate>
             <ErrorSummary state=state.clone() prefix="launch"/>
             <EnvironmentField environments=page.environments state=state.clone()/>
+            <ProjectField projects=page.projects state=state.clone()/>
             <SecretsField secrets=page.secrets state=state.clone() max_kib/>
             <Field prefix="launch" name="mount_dir" label="Mount directory" value=mount_value
                 hint=mount_hint error=state.error_for("mount_dir") maxlength=1024/>
@@ -83,6 +86,48 @@ fn EnvironmentField(environments: Vec<EnvironmentInfo>, state: FormState) -> imp
             <label for="launch-environment">"Environment"</label>
             {error.clone().map(|e| view! { <p class="field-error" id="launch-environment-error">{e}</p> })}
             <select id="launch-environment" name="environment" aria-describedby=described
+                aria-invalid=error.as_ref().map(|_| "true")>
+                {options}
+            </select>
+        </div>
+    }
+}
+
+/// The project to launch into: only those the user may use, the default one chosen unless the
+/// form came back with another.
+#[component]
+fn ProjectField(projects: Vec<ProjectInfo>, state: FormState) -> impl IntoView {
+    let chosen = state.value("project");
+    let chosen = if projects.iter().any(|p| p.name == chosen) {
+        chosen
+    } else {
+        DEFAULT_PROJECT.to_string()
+    };
+    let error = state.error_for("project");
+    let described = match &error {
+        Some(_) => "launch-project-hint launch-project-error",
+        None => "launch-project-hint",
+    };
+    let options = projects
+        .into_iter()
+        .map(|p| {
+            let selected = p.name == chosen;
+            let label = if p.description.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{} — {}", p.name, p.description)
+            };
+            view! { <option value=p.name selected=selected>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="field" class:has-error=error.is_some()>
+            <label for="launch-project">"Project"</label>
+            <p class="hint" id="launch-project-hint">
+                "The session runs in the project's namespace, where SECRET: references are looked up."
+            </p>
+            {error.clone().map(|e| view! { <p class="field-error" id="launch-project-error">{e}</p> })}
+            <select id="launch-project" name="project" aria-describedby=described
                 aria-invalid=error.as_ref().map(|_| "true")>
                 {options}
             </select>

@@ -141,6 +141,8 @@ fn SessionCard(
                 <span class=format!("status status-{}", status.as_str())>{status_label(status)}</span>
             </h2>
             <dl class="facts">
+                <dt>"Project"</dt>
+                <dd class="project">{session.project.clone()}</dd>
                 <dt>"Started"</dt>
                 <dd><Timestamp ms=Some(session.started_at)/></dd>
                 {session.stopped_at.map(|t| view! { <dt>"Ended"</dt><dd><Timestamp ms=Some(t)/></dd> })}

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod environments;
 pub mod keyring;
+pub mod projects;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;

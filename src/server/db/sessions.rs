@@ -1,7 +1,7 @@
 //! Session rows and the names (never values) each session received. Queries that touch one
 //! user's sessions are scoped by the owner's id.
 
-use super::{audit::AuditEvent, Db};
+use super::{audit::AuditEvent, Db, Pool};
 use crate::{
     model::session::{InjectMode, Injection, SessionInfo, SessionStatus},
     on_pool,
@@ -11,6 +11,8 @@ pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
     pub environment: &'a str,
+    /// The project's name; the insert refuses a project that no longer exists.
+    pub project: &'a str,
     pub backend: &'a str,
     pub namespace: &'a str,
     pub mount_dir: &'a str,
@@ -18,23 +20,45 @@ pub struct NewSession<'a> {
     pub now: i64,
 }
 
-/// Records a session as starting, with what it is to receive.
-pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<()> {
+/// Records a session as starting, with what it is to receive. Returns `false`, recording
+/// nothing, when its project no longer exists (deleted while the launch was being checked).
+///
+/// A launch into a project and that project's deletion must not both succeed. SQLite runs the
+/// insert (whose `EXISTS` reads the project) under its one write lock. On PostgreSQL the
+/// project's row is first locked in share mode until the insert commits, and
+/// [`super::projects::delete`] locks it for update before it looks for live sessions, so
+/// whichever comes second sees what the first did.
+pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<bool> {
+    let postgres = matches!(db.write, Pool::Postgres(_));
     on_pool!(&db.write, |p| {
         let mut tx = p.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, environment, backend, namespace, status, \
-             mount_dir, started_at) VALUES ($1, $2, $3, $4, $5, 'starting', $6, $7)",
+        if postgres {
+            sqlx::query("SELECT id FROM projects WHERE name = $1 FOR SHARE")
+                .bind(s.project)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, user_id, environment, project, backend, namespace, \
+             status, mount_dir, started_at) \
+             SELECT $1, $2, $3, $4, $5, $6, 'starting', $7, $8 \
+             WHERE EXISTS (SELECT 1 FROM projects WHERE name = $4)",
         )
         .bind(s.id)
         .bind(s.user_id)
         .bind(s.environment)
+        .bind(s.project)
         .bind(s.backend)
         .bind(s.namespace)
         .bind(s.mount_dir)
         .bind(s.now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted != 1 {
+            // Dropped unfinished: rolled back.
+            return Ok(false);
+        }
         for (i, inj) in s.injections.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO session_secrets (session_id, position, secret_name, mode, target) \
@@ -48,7 +72,8 @@ pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<()> {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     })
 }
 
@@ -127,6 +152,7 @@ struct Row {
     id: String,
     user_id: String,
     environment: String,
+    project: String,
     backend: String,
     namespace: String,
     status: String,
@@ -153,8 +179,8 @@ pub struct Stored {
     pub namespace: String,
 }
 
-const COLUMNS: &str = "id, user_id, environment, backend, namespace, status, status_detail, \
-                       mount_dir, url, started_at, stopped_at";
+const COLUMNS: &str = "id, user_id, environment, project, backend, namespace, status, \
+                       status_detail, mount_dir, url, started_at, stopped_at";
 
 /// How many sessions a user's list shows (the newest).
 pub const LIST_LIMIT: i64 = 50;
@@ -192,6 +218,7 @@ async fn with_secrets(db: &Db, rows: Vec<Row>) -> sqlx::Result<Vec<Stored>> {
                 info: SessionInfo {
                     id: r.id,
                     environment: r.environment,
+                    project: r.project,
                     backend: r.backend,
                     status: SessionStatus::parse(&r.status).unwrap_or(SessionStatus::Failed),
                     status_detail: r.status_detail,

@@ -150,6 +150,7 @@ pub fn render(
             name: &environment.name,
             runs_locally: !environment.local_command.trim().is_empty(),
         }),
+        project: Some(crate::model::projects::DEFAULT_PROJECT),
         known: &known,
         backend: launch::Backend::Kubernetes,
         max_session_bytes,

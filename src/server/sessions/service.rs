@@ -16,6 +16,7 @@ use crate::{
         crypto,
         db::{self, sessions::Stored},
         error::internal,
+        projects::{self, LaunchProject},
         secrets::{self as secrets_service, Actor},
         state::AppState,
     },
@@ -53,6 +54,7 @@ async fn validate(
     state: &AppState,
     user: &AuthUser,
     input: &LaunchInput<'_>,
+    project: Option<&LaunchProject>,
     session_id: &str,
 ) -> Result<(LaunchSpec, Vec<db::secrets::Brief>), AppError> {
     let environment = match input.environment.trim() {
@@ -72,6 +74,7 @@ async fn validate(
             name: &e.name,
             runs_locally: !e.local_command.trim().is_empty(),
         }),
+        project: project.map(|p| p.name.as_str()),
         known: &known,
         backend: backend_kind(state),
         max_session_bytes: state.limits().max_session_bytes,
@@ -80,12 +83,13 @@ async fn validate(
     let chosen = valid.chosen.iter().map(|&i| briefs[i].clone()).collect();
     let environment =
         environment.ok_or_else(|| internal("validated without an environment", ""))?;
+    let project = project.ok_or_else(|| internal("validated without a project", ""))?;
     Ok((
         LaunchSpec {
             session_id: session_id.to_string(),
             user_id: user.id.clone(),
-            project: crate::model::projects::DEFAULT_PROJECT.into(),
-            namespace: state.config.kube_namespace.clone(),
+            project: project.name.clone(),
+            namespace: project.namespace.clone(),
             environment,
             mount_dir: valid.mount_dir,
             injections: valid.injections,
@@ -164,8 +168,12 @@ pub async fn launch(
     input: &LaunchInput<'_>,
 ) -> Result<SessionInfo, AppError> {
     let begun = std::time::Instant::now();
+    // First of all, whether the user may use the project: a refusal must not depend on (and so
+    // reveal) anything else, such as whether a reference resolves in its namespace.
+    let project =
+        projects::for_launch(&state.db, &state.config, &actor.user, input.project).await?;
     let session_id = uuid::Uuid::new_v4().to_string();
-    let (spec, chosen) = validate(state, &actor.user, input, &session_id).await?;
+    let (spec, chosen) = validate(state, &actor.user, input, project.as_ref(), &session_id).await?;
     check_live_cap(state, &actor.user).await?;
     let backend = state.backend.clone();
     // Before anything is recorded or decrypted: a reference that cannot be used is the form's
@@ -175,12 +183,13 @@ pub async fn launch(
         .await
         .map_err(|e| backend_error(e).1)?;
     let now = db::now_ms();
-    db::sessions::insert(
+    let recorded = db::sessions::insert(
         &state.db,
         &db::sessions::NewSession {
             id: &session_id,
             user_id: &actor.user.id,
             environment: &spec.environment.name,
+            project: &spec.project,
             backend: backend.name(),
             namespace: &spec.namespace,
             mount_dir: &spec.mount_dir,
@@ -189,6 +198,15 @@ pub async fn launch(
         },
     )
     .await?;
+    if !recorded {
+        return Err(AppError::Conflict {
+            field: "project".into(),
+            message: format!(
+                "The project {} was deleted while the session was starting.",
+                spec.project
+            ),
+        });
+    }
     // The plaintext lives from here until the backend has handed it on.
     let started = match decrypt_chosen(state, &actor.user.id, &chosen).await {
         Ok(values) => backend.start(&spec, values).await.map_err(backend_error),
@@ -395,7 +413,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
         db: &state.db,
         backend: state.backend.name(),
     };
-    let namespaces = [state.config.kube_namespace.clone()];
+    let namespaces = projects::all_namespaces(&state.db, &state.config).await?;
     state
         .backend
         .sweep(&namespaces, &live)
