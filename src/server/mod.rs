@@ -13,6 +13,8 @@ pub mod environments_cli;
 pub mod error;
 pub mod keys;
 pub mod kube;
+pub mod namespace_secrets;
+pub mod namespace_secrets_cli;
 pub mod secrets;
 pub mod sessions;
 pub mod state;
