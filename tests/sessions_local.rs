@@ -389,7 +389,7 @@ async fn launch_form_is_validated(backend: Backend) {
         (
             vec![("extra_env", "X=SECRET:db,password")],
             "extra_env",
-            "Kubernetes",
+            "there is no Secret db in the namespace lockbox-sessions",
         ),
         (
             vec![("environment", "nope")],

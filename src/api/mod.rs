@@ -4,6 +4,7 @@
 pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod namespace_secrets;
 pub mod pages;
 pub mod projects;
 pub mod secrets;

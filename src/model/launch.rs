@@ -134,7 +134,8 @@ pub struct ValidLaunch {
     pub mount_dir: String,
     pub extra_env: Vec<ExtraEnv>,
     /// What the session receives, in bytes (secret values, and names and values of inline
-    /// variables; a Kubernetes reference counts nothing here, its value stays in the cluster).
+    /// variables; a `SECRET:` reference counts nothing here: on Kubernetes its value stays in
+    /// the cluster, and the embedded default counts a namespace secret's value at start).
     pub total_bytes: usize,
 }
 
@@ -198,21 +199,6 @@ pub fn validate(
         Ok(extra) => {
             if let Err(m) = session::check_extra_env_names(&injections, &extra) {
                 errors.push(FieldError::new("extra_env", m));
-            }
-            if ctx.backend == Backend::Local {
-                if let Some(r) = extra
-                    .iter()
-                    .find(|e| matches!(e.source, EnvSource::SecretRef { .. }))
-                {
-                    errors.push(FieldError::new(
-                        "extra_env",
-                        format!(
-                            "{}: SECRET: references need the Kubernetes backend; this server \
-                             runs sessions locally.",
-                            r.name
-                        ),
-                    ));
-                }
             }
             extra
         }
@@ -535,19 +521,20 @@ mod tests {
     }
 
     #[test]
-    fn the_backend_decides_references_and_local_commands() {
+    fn references_pass_on_both_backends_and_local_commands_are_checked() {
         let known = known();
         let form = LaunchForm {
             environment: "demo",
             extra_env: "REF=SECRET:team-creds,token",
             ..Default::default()
         };
-        let e = validate(&form, &ctx(&known, Backend::Local)).unwrap_err();
-        assert_eq!(fields(&e), ["extra_env"]);
-        assert!(e[0]
-            .message
-            .contains("REF: SECRET: references need the Kubernetes backend"));
-        assert!(validate(&form, &ctx(&known, Backend::Kubernetes)).is_ok());
+        // Whether the reference resolves is the backend's judgement (model::references), made
+        // against what it holds: Kubernetes Secrets, or the embedded default's namespace
+        // secrets.
+        for backend in [Backend::Local, Backend::Kubernetes] {
+            let ok = validate(&form, &ctx(&known, backend)).unwrap();
+            assert_eq!(ok.total_bytes, 0);
+        }
         let mut c = ctx(&known, Backend::Local);
         c.environment = Some(EnvironmentFacts {
             name: "image-only",

@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: projects_cli::ProjectsCommand,
     },
+    /// Namespace secrets on the embedded default (what `SECRET:` references resolve against).
+    NamespaceSecrets {
+        #[command(subcommand)]
+        command: crate::server::namespace_secrets_cli::NamespaceSecretsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +138,9 @@ pub async fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::NamespaceSecrets { command } => {
+            crate::server::namespace_secrets_cli::main(config, command).await
         }
         Command::Environments { command } => {
             let (state, _) = match app::prepare(config).await {

@@ -37,6 +37,23 @@ pub fn secret_aad(user_id: &str, secret_id: &str) -> Vec<u8> {
     format!("lockbox/secret/v1\0{user_id}\0{secret_id}").into_bytes()
 }
 
+/// Associated data for a data key that belongs to no user, wrapped for one purpose
+/// (`namespace-secrets`, …): a wrapped key moved to another purpose, or to a user, fails to open.
+pub fn purpose_key_aad(purpose: &str) -> Vec<u8> {
+    format!("lockbox/purpose-key/v1\0{purpose}").into_bytes()
+}
+
+/// Associated data for a namespace secret's sealed values: binds them to their row and their
+/// scope (a project's id, or cluster scope), so a blob copied to another row or project fails
+/// to open.
+pub fn namespace_secret_aad(project_id: Option<&str>, secret_id: &str) -> Vec<u8> {
+    let scope = match project_id {
+        Some(id) => format!("project:{id}"),
+        None => "cluster".to_string(),
+    };
+    format!("lockbox/namespace-secret/v1\0{scope}\0{secret_id}").into_bytes()
+}
+
 fn seal_with(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
@@ -144,6 +161,24 @@ impl Kek {
 
     pub fn unwrap(&self, wrapped: &[u8], user_id: &str) -> Result<DataKey, CryptoError> {
         let bytes = open_with(&cipher(&self.key), wrapped, &data_key_aad(user_id))?;
+        Ok(DataKey(key_from_slice(&bytes)?))
+    }
+
+    /// Wraps a data key that belongs to no user, bound to its purpose.
+    pub fn wrap_purpose_key(&self, data_key: &DataKey, purpose: &str) -> Vec<u8> {
+        seal_with(
+            &cipher(&self.key),
+            data_key.0.as_ref(),
+            &purpose_key_aad(purpose),
+        )
+    }
+
+    pub fn unwrap_purpose_key(
+        &self,
+        wrapped: &[u8],
+        purpose: &str,
+    ) -> Result<DataKey, CryptoError> {
+        let bytes = open_with(&cipher(&self.key), wrapped, &purpose_key_aad(purpose))?;
         Ok(DataKey(key_from_slice(&bytes)?))
     }
 
@@ -267,6 +302,47 @@ mod tests {
         let sealed = dk.seal(VALUE, b"x");
         assert_eq!(back.open(&sealed, b"x").unwrap().as_slice(), VALUE);
         assert!(kek.unwrap(&wrapped, "u2").is_err());
+    }
+
+    #[test]
+    fn purpose_keys_are_bound_to_their_purpose() {
+        let kek = Kek::generate();
+        let dk = DataKey::generate();
+        let wrapped = kek.wrap_purpose_key(&dk, "namespace-secrets");
+        let back = kek
+            .unwrap_purpose_key(&wrapped, "namespace-secrets")
+            .unwrap();
+        let sealed = dk.seal(VALUE, b"x");
+        assert_eq!(back.open(&sealed, b"x").unwrap().as_slice(), VALUE);
+        assert!(kek.unwrap_purpose_key(&wrapped, "other").is_err());
+        // Neither a user's key nor a purpose key passes for the other.
+        assert!(kek.unwrap(&wrapped, "namespace-secrets").is_err());
+        let users = kek.wrap(&dk, "namespace-secrets");
+        assert!(kek.unwrap_purpose_key(&users, "namespace-secrets").is_err());
+        assert!(Kek::generate()
+            .unwrap_purpose_key(&wrapped, "namespace-secrets")
+            .is_err());
+    }
+
+    #[test]
+    fn namespace_secret_values_are_bound_to_their_row_and_scope() {
+        let dk = DataKey::generate();
+        let aad = namespace_secret_aad(Some("p1"), "n1");
+        let sealed = dk.seal(VALUE, &aad);
+        assert_eq!(dk.open(&sealed, &aad).unwrap().as_slice(), VALUE);
+        for other in [
+            namespace_secret_aad(Some("p1"), "n2"),
+            namespace_secret_aad(Some("p2"), "n1"),
+            namespace_secret_aad(None, "n1"),
+            secret_aad("p1", "n1"),
+        ] {
+            assert!(dk.open(&sealed, &other).is_err());
+        }
+        let cluster = dk.seal(VALUE, &namespace_secret_aad(None, "n1"));
+        assert!(dk.open(&cluster, &namespace_secret_aad(None, "n1")).is_ok());
+        assert!(dk
+            .open(&cluster, &namespace_secret_aad(Some("cluster"), "n1"))
+            .is_err());
     }
 
     #[test]

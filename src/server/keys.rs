@@ -62,7 +62,11 @@ pub fn key_file_path(config: &Config) -> PathBuf {
 pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
     let checks = db::keyring::all(db).await?;
     let mut known: Vec<String> = checks.iter().map(|c| c.key_id.clone()).collect();
-    for id in db::users::key_ids_in_use(db).await? {
+    let wrapping = db::users::key_ids_in_use(db)
+        .await?
+        .into_iter()
+        .chain(db::wrapped_keys::key_ids_in_use(db).await?);
+    for id in wrapping {
         if !known.contains(&id) {
             known.push(id);
         }

@@ -15,6 +15,8 @@ pub mod keys;
 pub mod kube;
 pub mod projects;
 pub mod projects_cli;
+pub mod namespace_secrets;
+pub mod namespace_secrets_cli;
 pub mod secrets;
 pub mod sessions;
 pub mod state;

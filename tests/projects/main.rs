@@ -1,8 +1,10 @@
-//! Projects on the local backend, over HTTP and the command line, on SQLite and PostgreSQL:
-//! who may launch where, what admins manage, and what deleting a project needs.
+//! Projects and namespace secrets on the local backend, over HTTP and the command line, on
+//! SQLite and PostgreSQL: who may launch where, what admins manage, what deleting a project
+//! needs, and what `SECRET:` references resolve to.
 #![cfg(feature = "ssr")]
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod membership;
+mod namespace_secrets;

@@ -6,10 +6,12 @@ pub mod audit;
 pub mod environments;
 pub mod keyring;
 pub mod projects;
+pub mod namespace_secrets;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;
 pub mod users;
+pub mod wrapped_keys;
 
 use crate::server::{
     config::{Config, SqliteSync},

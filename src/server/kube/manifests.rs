@@ -50,8 +50,9 @@ pub const LABEL_ENVIRONMENT: &str = "lockbox.dev/environment";
 /// Which installation (database) created the object: the sweep only touches its own.
 pub const LABEL_INSTALLATION: &str = "lockbox.dev/installation";
 
-/// The name prefix of every session object (Pod, Secret, Service); this module owns it.
-pub const SESSION_PREFIX: &str = "lockbox-s-";
+/// The name prefix of every session object (Pod, Secret, Service), owned by
+/// `model::references` (which refuses references to session Secrets by it on every backend).
+pub const SESSION_PREFIX: &str = crate::model::references::SESSION_PREFIX;
 const NAME_PREFIX: &str = SESSION_PREFIX;
 /// A DNS-1035 label is at most 63 characters.
 const MAX_NAME: usize = 63;
@@ -84,11 +85,6 @@ pub fn object_name(session_id: &str) -> String {
         .take(MAX_NAME - NAME_PREFIX.len())
         .collect();
     format!("{NAME_PREFIX}{id}")
-}
-
-/// Whether `name` is (or could be) one of Lockbox's session objects, judged by name alone.
-pub fn is_session_object_name(name: &str) -> bool {
-    name.starts_with(SESSION_PREFIX)
 }
 
 /// The Secret key carrying one injection: `env.<TARGET>` or `file.<TARGET>`.

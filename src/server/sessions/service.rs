@@ -7,6 +7,7 @@ use super::{
 };
 use crate::{
     model::{
+        extra_env::EnvSource,
         launch::{self, KnownSecret},
         session::{EnvironmentInfo, SessionInfo, SessionStatus},
         AppError, SecretValue,
@@ -16,6 +17,7 @@ use crate::{
         crypto,
         db::{self, sessions::Stored},
         error::internal,
+        namespace_secrets,
         projects::{self, LaunchProject},
         secrets::{self as secrets_service, Actor},
         state::AppState,
@@ -146,6 +148,52 @@ async fn decrypt_chosen(
     Ok(Values(values))
 }
 
+/// Adds the values of the launch's `SECRET:` references (the embedded default's namespace
+/// secrets) to the chosen ones, and checks that everything the session receives is within the
+/// per-session limit (only now are the referenced values' sizes known).
+async fn add_references(
+    state: &AppState,
+    spec: &LaunchSpec,
+    chosen: &[db::secrets::Brief],
+    mut values: Values,
+    resolved: &namespace_secrets::Resolved,
+) -> Result<Values, (String, AppError)> {
+    let referenced =
+        namespace_secrets::decrypt_references(&state.db, &state.keyring, &spec.extra_env, resolved)
+            .await
+            .map_err(|e| ("the referenced secrets could not be read".to_string(), e))?;
+    let inline: usize = spec
+        .extra_env
+        .iter()
+        .map(|e| match &e.source {
+            EnvSource::Literal(v) => e.name.len() + v.len(),
+            EnvSource::SecretRef { .. } => 0,
+        })
+        .sum();
+    let chosen_bytes: usize = chosen
+        .iter()
+        .map(|b| usize::try_from(b.value_size).unwrap_or(usize::MAX))
+        .sum();
+    let referenced_bytes: usize = referenced.iter().map(SecretValue::len).sum();
+    let total = inline
+        .saturating_add(chosen_bytes)
+        .saturating_add(referenced_bytes);
+    let max = state.limits().max_session_bytes;
+    if total > max {
+        let message = format!(
+            "Together the chosen secrets, extra values and referenced secrets are {total} bytes; \
+             a session can receive at most {max} bytes ({} KiB).",
+            max / 1024
+        );
+        return Err((
+            "the session would receive too much".into(),
+            AppError::field("secrets", message),
+        ));
+    }
+    values.0.extend(referenced);
+    Ok(values)
+}
+
 fn backend_error(e: BackendError) -> (String, AppError) {
     match e {
         BackendError::Rejected(m) => (m.clone(), AppError::BadRequest { message: m }),
@@ -177,11 +225,24 @@ pub async fn launch(
     check_live_cap(state, &actor.user).await?;
     let backend = state.backend.clone();
     // Before anything is recorded or decrypted: a reference that cannot be used is the form's
-    // error, not a failed session.
+    // error, not a failed session. Kubernetes resolves references itself; the embedded
+    // default resolves them against the project's namespace secrets.
     backend
         .check_references(&spec)
         .await
         .map_err(|e| backend_error(e).1)?;
+    let resolved = match backend_kind(state) {
+        launch::Backend::Local => Some(
+            namespace_secrets::check_references(
+                &state.db,
+                &spec.project,
+                &spec.namespace,
+                &spec.extra_env,
+            )
+            .await?,
+        ),
+        launch::Backend::Kubernetes => None,
+    };
     let now = db::now_ms();
     let recorded = db::sessions::insert(
         &state.db,
@@ -208,9 +269,16 @@ pub async fn launch(
         });
     }
     // The plaintext lives from here until the backend has handed it on.
-    let started = match decrypt_chosen(state, &actor.user.id, &chosen).await {
-        Ok(values) => backend.start(&spec, values).await.map_err(backend_error),
+    let values = match decrypt_chosen(state, &actor.user.id, &chosen).await {
+        Ok(values) => match &resolved {
+            Some(resolved) => add_references(state, &spec, &chosen, values, resolved).await,
+            None => Ok(values),
+        },
         Err(e) => Err(("the secrets could not be read".into(), e)),
+    };
+    let started = match values {
+        Ok(values) => backend.start(&spec, values).await.map_err(backend_error),
+        Err(e) => Err(e),
     };
     let target = format!("session {session_id}");
     match started {
@@ -226,6 +294,19 @@ pub async fn launch(
                 .collect();
             for (i, detail) in spec.injections.iter().zip(&details) {
                 let mut event = actor.event("secret.used", &i.secret);
+                event.detail = Some(detail);
+                events.push(event);
+            }
+            let uses = resolved
+                .as_ref()
+                .map(|r| r.uses(&spec.extra_env))
+                .unwrap_or_default();
+            let use_details: Vec<String> = uses
+                .iter()
+                .map(|u| format!("session {session_id}: key {} as env {}", u.key, u.variable))
+                .collect();
+            for (u, detail) in uses.iter().zip(&use_details) {
+                let mut event = actor.event("namespace_secret.used", &u.target);
                 event.detail = Some(detail);
                 events.push(event);
             }

@@ -40,9 +40,25 @@ impl LaunchSpec {
     }
 }
 
-/// The chosen secrets' plaintext, in the order of [`LaunchSpec::injections`]. Zeroized when
-/// dropped; `Debug` shows only how many there are.
+/// The plaintext a session receives: the chosen secrets' values, in the order of
+/// [`LaunchSpec::injections`]; then, for a backend that does not resolve `SECRET:` references
+/// itself (the local one, from namespace secrets), one value per reference of
+/// [`LaunchSpec::extra_env`], in the order typed. Kubernetes gets only the former (its Pods
+/// take references through `secretKeyRef`). Zeroized when dropped; `Debug` shows only how many
+/// there are.
 pub struct Values(pub Vec<SecretValue>);
+
+impl Values {
+    /// The chosen secrets' values.
+    pub fn chosen(&self, spec: &LaunchSpec) -> &[SecretValue] {
+        &self.0[..spec.injections.len().min(self.0.len())]
+    }
+
+    /// The referenced values, one per `SECRET:` reference (empty when not resolved here).
+    pub fn referenced(&self, spec: &LaunchSpec) -> &[SecretValue] {
+        &self.0[spec.injections.len().min(self.0.len())..]
+    }
+}
 
 impl std::fmt::Debug for Values {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

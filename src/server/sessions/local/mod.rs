@@ -173,18 +173,23 @@ impl LocalBackend {
         if let Some(port) = port {
             env.push((spec::ENV_PORT, port.as_str()));
         }
+        // References were resolved from the project's namespace secrets before the start.
+        let mut referenced = values.referenced(spec).iter();
         for extra in &spec.extra_env {
             match &extra.source {
                 EnvSource::Literal(v) => env.push((extra.name.as_str(), v.as_str())),
                 EnvSource::SecretRef { .. } => {
-                    return Err(BackendError::Rejected(format!(
-                        "{}: references to Kubernetes Secrets need the Kubernetes backend.",
-                        extra.name
-                    )))
+                    let value = referenced.next().ok_or_else(|| {
+                        BackendError::Internal(format!(
+                            "{}: a SECRET: reference reached the local backend unresolved",
+                            extra.name
+                        ))
+                    })?;
+                    env.push((extra.name.as_str(), value.expose()));
                 }
             }
         }
-        for (injection, value) in spec.injections.iter().zip(&values.0) {
+        for (injection, value) in spec.injections.iter().zip(values.chosen(spec)) {
             if injection.mode == InjectMode::Env {
                 env.push((injection.target.as_str(), value.expose()));
             }
@@ -226,7 +231,7 @@ impl LocalBackend {
             )
             .map_err(|e| io_error("cannot open the secrets directory", e))?
         };
-        for (injection, value) in spec.injections.iter().zip(&values.0) {
+        for (injection, value) in spec.injections.iter().zip(values.chosen(spec)) {
             if injection.mode == InjectMode::File {
                 RunDir::write_secret(&secrets, &injection.target, value.expose().as_bytes(), uid)
                     .map_err(|e| io_error("cannot write a secret file", e))?;
@@ -626,5 +631,55 @@ fn reap_session(run: &RunDir, id: &str) {
                 .filter(|g| *g == pid);
             signal_session(pid, group, Signal::SIGKILL);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{extra_env, session::Injection, SecretValue};
+
+    fn spec(extra: &str) -> LaunchSpec {
+        LaunchSpec {
+            session_id: "s".into(),
+            user_id: "u".into(),
+            project: "default".into(),
+            namespace: "lockbox-sessions".into(),
+            environment: crate::server::environments::Environment::demo(),
+            mount_dir: "/secrets".into(),
+            injections: vec![Injection {
+                secret: "DB".into(),
+                mode: InjectMode::Env,
+                target: "PGPASSWORD".into(),
+            }],
+            extra_env: extra_env::parse(extra).unwrap(),
+        }
+    }
+
+    fn values(v: &[&str]) -> Values {
+        Values(v.iter().map(|s| SecretValue::new(s.to_string())).collect())
+    }
+
+    #[test]
+    fn references_become_variables_in_the_order_typed() {
+        let spec = spec("A=SECRET:creds,user\nB=plain\nC=SECRET:creds,password");
+        let values = values(&["chosen", "ref-user", "ref-password"]);
+        let env =
+            LocalBackend::session_env(&spec, &values, "/home", "/secrets", &None, "PGPASSWORD")
+                .unwrap();
+        let get = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        assert_eq!(get("A"), Some("ref-user"));
+        assert_eq!(get("B"), Some("plain"));
+        assert_eq!(get("C"), Some("ref-password"));
+        assert_eq!(get("PGPASSWORD"), Some("chosen"));
+    }
+
+    #[test]
+    fn an_unresolved_reference_is_an_internal_error() {
+        let spec = spec("A=SECRET:creds,user");
+        let values = values(&["chosen"]);
+        let err =
+            LocalBackend::session_env(&spec, &values, "/home", "/secrets", &None, "").unwrap_err();
+        assert!(matches!(err, BackendError::Internal(m) if m.contains("unresolved")));
     }
 }
