@@ -13,6 +13,7 @@ pub mod environments_cli;
 pub mod error;
 pub mod keys;
 pub mod kube;
+pub mod propagation;
 pub mod secrets;
 pub mod sessions;
 pub mod state;
