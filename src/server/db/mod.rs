@@ -5,8 +5,9 @@
 pub mod audit;
 pub mod environments;
 pub mod keyring;
-pub mod projects;
+pub mod namespace_copies;
 pub mod namespace_secrets;
+pub mod projects;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;
