@@ -67,7 +67,7 @@ async fn stop(client: &Client, id: &str) {
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
-    common::query_column(&app, "SELECT action FROM audit_events ORDER BY id").await
+    common::query_column(app, "SELECT action FROM audit_events ORDER BY id").await
 }
 
 /// A fresh install has the default project, open to every user (one who signs up later too),
