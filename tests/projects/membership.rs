@@ -67,7 +67,7 @@ async fn stop(client: &Client, id: &str) {
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
-    common::query_column(&app, "SELECT action FROM audit_events ORDER BY id").await
+    common::query_column(app, "SELECT action FROM audit_events ORDER BY id").await
 }
 
 /// A fresh install has the default project, open to every user (one who signs up later too),
@@ -240,8 +240,8 @@ both!(
     crate::membership::admin_manages_projects_by_api_and_cli
 );
 
-/// Admin endpoints: 401 for a visitor, 403 (a JSON error) for a signed-in non-admin, and the
-/// refused calls change nothing.
+/// Admin endpoints: 401 for a visitor, 403 (a JSON error) for a signed-in non-admin, 403 for a
+/// cross-site post, and the refused calls change nothing.
 async fn admin_endpoints_are_for_admins(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.user("admin").await;
@@ -286,6 +286,18 @@ async fn admin_endpoints_are_for_admins(backend: Backend) {
     // State changes are POST only.
     let r = bob.get("/api/admin/projects/create?name=x").await;
     assert_ne!(r.status, 200, "{}", r.body);
+    // And cross-site posts are refused even for an admin, changing nothing.
+    for headers in [
+        [("Sec-Fetch-Site", "cross-site")],
+        [("Origin", "http://evil.example")],
+    ] {
+        for (path, form) in &calls[1..] {
+            let r = admin.post_with_headers(path, form, &headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+    let r = admin.post("/api/admin/projects/list", &[]).await;
+    assert_eq!(project_names(&r), ["default", "ml"]);
 }
 both!(
     admin_endpoints_are_for_admins,
