@@ -583,8 +583,9 @@ async fn admin_api(backend: Backend) {
         .await;
     assert_eq!(r.json().as_array().unwrap().len(), 1);
 
-    // (form, field, message)
-    let bad: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // (form, the field the error is tied to, what the message says)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let bad: Vec<Case> = vec![
         (
             vec![("name", "x"), ("data[k]", "v")],
             "project",
