@@ -345,7 +345,7 @@ async fn live_sessions_are_capped_per_user(backend: Backend) {
     let third = launch(&alice).await;
     assert_eq!(third.status, 200, "{}", third.body);
     let third_id = third.json()["id"].as_str().unwrap().to_string();
-    // References need Kubernetes: refused on the field, before anything is recorded.
+    // A reference to a session Secret: refused on the field, before anything is recorded.
     alice.post("/api/sessions/stop", &[("id", &third_id)]).await;
     let r = alice
         .post(

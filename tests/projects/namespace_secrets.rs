@@ -583,8 +583,9 @@ async fn admin_api(backend: Backend) {
         .await;
     assert_eq!(r.json().as_array().unwrap().len(), 1);
 
-    // (form, field, message)
-    let bad: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // (form, the field the error is tied to, what the message says)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let bad: Vec<Case> = vec![
         (
             vec![("name", "x"), ("data[k]", "v")],
             "project",
@@ -670,3 +671,50 @@ async fn admin_api(backend: Backend) {
     assert_nowhere(&app, &replies).await;
 }
 both!(admin_api, crate::namespace_secrets::admin_api);
+
+/// What a session receives counts referenced values too (known only once decrypted, at start):
+/// beyond the limit the launch is refused on `secrets`, and the session is recorded as failed
+/// without starting.
+async fn referenced_values_count_toward_the_session_limit(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        common::ServerOptions {
+            extra_env: vec![("LOCKBOX_MAX_SESSION_BYTES".into(), "100".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    add_probe(&app);
+    let _admin = app.user("admin").await;
+    let alice = app.user("alice").await;
+    let big = format!("{STDIN_SENTINEL}{}", "x".repeat(100));
+    let out = cli_with_stdin(
+        &app,
+        &["namespace-secrets", "set", "--cluster", "big", "k=-"],
+        &big,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r = alice
+        .post(
+            "/api/sessions/launch",
+            &[("environment", "probe"), ("extra_env", "BIG=SECRET:big,k")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let fields = r.json()["fields"].clone();
+    assert_eq!(fields[0]["field"], "secrets", "{fields}");
+    assert!(
+        fields[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("are {} bytes", big.len())),
+        "{fields}"
+    );
+    let statuses: Vec<String> = common::query_column(&app, "SELECT status FROM sessions").await;
+    assert_eq!(statuses, ["failed"]);
+    assert_nowhere(&app, &[r.body]).await;
+}
+both!(
+    referenced_values_count_toward_the_session_limit,
+    crate::namespace_secrets::referenced_values_count_toward_the_session_limit
+);
