@@ -5,6 +5,8 @@
 pub mod backend;
 pub mod manifests;
 pub mod observe;
+mod project_namespace;
+pub mod project_objects;
 pub mod references;
 pub mod render;
 pub mod rules;
