@@ -12,7 +12,10 @@ use super::{
     project_objects::{self as objects, Part, ProjectObjects, ProjectSite, OBJECT_NAME},
     rules,
 };
-use crate::server::sessions::backend::{BackendError, ProjectNamespace, ProjectPrepared};
+use crate::{
+    model::projects::DEFAULT_PROJECT,
+    server::sessions::backend::{BackendError, ProjectNamespace, ProjectPrepared},
+};
 use ::kube::{
     api::{Api, DeleteParams, PostParams, Preconditions},
     Resource,
@@ -64,6 +67,10 @@ impl KubeBackend {
         &self,
         project: &ProjectNamespace,
     ) -> Result<ProjectPrepared, BackendError> {
+        // The default project's namespace (LOCKBOX_KUBE_NAMESPACE) is set up by deploy/.
+        if project.project == DEFAULT_PROJECT {
+            return Ok(ProjectPrepared::default());
+        }
         let site = ProjectSite {
             project: &project.project,
             namespace: &project.namespace,
@@ -229,6 +236,9 @@ impl KubeBackend {
         project: &ProjectNamespace,
         created: bool,
     ) -> Result<(), BackendError> {
+        if project.project == DEFAULT_PROJECT {
+            return Ok(());
+        }
         let ns = project.namespace.as_str();
         if created {
             let existing = self

@@ -574,3 +574,19 @@ async fn the_sweep_covers_every_namespace_and_survives_one_failing() {
         "Kubernetes refused listing session Pods (Forbidden); the server log has the details."
     );
 }
+
+/// The default project's namespace is deploy/'s: preparing or removing it sends nothing.
+#[tokio::test]
+async fn the_default_project_is_left_to_deploy() {
+    let default = ProjectNamespace {
+        project: "default".into(),
+        namespace: "lockbox-sessions".into(),
+    };
+    let (b, server) = backend(vec![]);
+    assert_eq!(
+        b.prepare_project(&default).await.unwrap(),
+        ProjectPrepared::default()
+    );
+    b.remove_project(&default, true).await.unwrap();
+    assert!(seen(b, server).await.is_empty());
+}
