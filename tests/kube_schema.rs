@@ -14,6 +14,7 @@ use lockbox::server::{
     environments::Environment,
     kube::{
         manifests::Objects,
+        project_objects::{self, ProjectSite},
         render::{render, RenderArgs, EXAMPLE_SESSION, EXAMPLE_USER},
         rules,
     },
@@ -215,6 +216,70 @@ fn rendered_objects_pass_the_kubernetes_schemas() {
     }
 }
 
+/// The projects whose namespace objects are checked: a short name, the longest name the
+/// default prefix allows, a Run:AI prefix, no prefix at all, and another system namespace.
+fn project_sites() -> Vec<(String, String, &'static str)> {
+    let longest = "a".repeat(63 - "lockbox-".len());
+    let whole = format!("z{}", "9".repeat(62));
+    [
+        ("ml".to_string(), "lockbox-", "lockbox"),
+        (longest, "lockbox-", "lockbox"),
+        ("team-a".to_string(), "runai-", "runai"),
+        (whole, "", "platform-system"),
+    ]
+    .into_iter()
+    .map(|(name, prefix, system)| {
+        lockbox::model::projects::name(prefix, &name).unwrap();
+        let ns = lockbox::model::projects::namespace(prefix, &name);
+        (name, ns, system)
+    })
+    .collect()
+}
+
+/// Every object Lockbox puts in a project namespace, as one YAML stream.
+fn project_yaml(project: &str, namespace: &str, system: &str) -> String {
+    let site = ProjectSite {
+        project,
+        namespace,
+        system_namespace: system,
+    };
+    let o = project_objects::build(&site, Some("0123456789abcdef0123456789abcdef"));
+    assert_eq!(
+        rules::check_project(&o),
+        Vec::<String>::new(),
+        "{namespace}"
+    );
+    [
+        serde_yaml::to_string(&o.namespace),
+        serde_yaml::to_string(&o.limit_range),
+        serde_yaml::to_string(&o.resource_quota),
+        serde_yaml::to_string(&o.network_policy),
+        serde_yaml::to_string(&o.role_binding),
+    ]
+    .into_iter()
+    .map(|d| format!("---\n{}", d.unwrap()))
+    .collect()
+}
+
+#[test]
+fn project_objects_pass_the_kubernetes_schemas() {
+    if !validator_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (project, namespace, system) in project_sites() {
+        let yaml = project_yaml(&project, &namespace, system);
+        let file = dir.path().join(format!("{namespace}.yaml"));
+        std::fs::write(&file, &yaml).unwrap();
+        let out = validate(&file).unwrap_or_else(|e| panic!("{namespace} rejected:\n{e}\n{yaml}"));
+        assert_eq!(
+            out.matches(" passed for resource ").count(),
+            5,
+            "{namespace}: {out}"
+        );
+    }
+}
+
 #[test]
 fn deploy_manifests_pass_the_kubernetes_schemas() {
     if !validator_available() {
@@ -297,16 +362,31 @@ const LOCKBOX_SA: &str = "system:serviceaccount:lockbox:lockbox";
 /// Runs the admission policy in deploy/ on each (object, request) with cel-python, as the API
 /// server would; returns each verdict (true, false, or an evaluation error's text).
 fn admission_verdicts(cases: &[(serde_json::Value, serde_json::Value)]) -> Vec<serde_json::Value> {
+    policy_verdicts("lockbox-session-secrets", cases, None)
+}
+
+/// Runs the named admission policy in deploy/ on each (object, request), with `old` objects
+/// (for deletes) when given.
+fn policy_verdicts(
+    name: &str,
+    cases: &[(serde_json::Value, serde_json::Value)],
+    old: Option<&[serde_json::Value]>,
+) -> Vec<serde_json::Value> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/admission-policy.yaml");
     let text = std::fs::read_to_string(file).unwrap();
     let policy = text
         .split("\n---\n")
         .filter(|d| d.contains("\nkind: ") || d.starts_with("kind: "))
         .map(|d| serde_yaml::from_str::<serde_json::Value>(d).unwrap())
-        .find(|d| d["kind"] == "ValidatingAdmissionPolicy")
-        .expect("a ValidatingAdmissionPolicy");
+        .find(|d| d["kind"] == "ValidatingAdmissionPolicy" && d["metadata"]["name"] == name)
+        .expect("the ValidatingAdmissionPolicy");
+    let variables = match &policy["spec"]["variables"] {
+        serde_json::Value::Null => serde_json::json!([]),
+        v => v.clone(),
+    };
     let input = serde_json::json!({
-        "variables": policy["spec"]["variables"],
+        "oldObjects": old,
+        "variables": variables,
         "validations": policy["spec"]["validations"]
             .as_array()
             .unwrap()
@@ -563,5 +643,46 @@ fn the_admission_policy_admits_own_secrets_and_refuses_others() {
     }
     for ((name, _, _), verdict) in refused.iter().zip(&verdicts[admitted.len()..]) {
         assert_eq!(verdict, &json!(false), "{name} should be refused");
+    }
+}
+
+/// Lockbox's service account may delete a namespace only when it is annotated as created by
+/// Lockbox; everyone else's deletes are not this policy's business.
+#[test]
+fn the_admission_policy_lets_lockbox_delete_only_namespaces_it_created() {
+    if !cel_available() {
+        return;
+    }
+    use serde_json::json;
+    let ns = |annotations: serde_json::Value| {
+        json!({"apiVersion": "v1", "kind": "Namespace",
+               "metadata": {"name": "lockbox-ml", "annotations": annotations}})
+    };
+    let bare =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}});
+    let delete_by = |user: &str| json!({"operation": "DELETE", "userInfo": {"username": user}});
+    let cases = [
+        (
+            ns(json!({"lockbox.dev/created-by": "0123456789abcdef0123456789abcdef"})),
+            LOCKBOX_SA,
+            true,
+        ),
+        (ns(json!({"owner": "platform"})), LOCKBOX_SA, false),
+        (bare.clone(), LOCKBOX_SA, false),
+        (bare, "alice", true),
+        (
+            ns(json!({})),
+            "system:serviceaccount:kube-system:namespace-controller",
+            true,
+        ),
+    ];
+    let requests: Vec<_> = cases
+        .iter()
+        .map(|(_, user, _)| (serde_json::Value::Null, delete_by(user)))
+        .collect();
+    let old: Vec<_> = cases.iter().map(|(o, _, _)| o.clone()).collect();
+    let verdicts = policy_verdicts("lockbox-namespace-deletes", &requests, Some(&old));
+    for ((o, user, expected), verdict) in cases.iter().zip(&verdicts) {
+        assert_eq!(verdict, &json!(expected), "{user} deleting {o}");
     }
 }

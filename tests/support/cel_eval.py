@@ -3,7 +3,8 @@ each variable in order (later ones see `variables.<earlier>`), then every valida
 
 Input (stdin, JSON): {"variables": [{"name", "expression"}], "validations": [expression],
 "objects": [object], "requests": [request]} (`requests[i]` is the admission request that
-carries `objects[i]`: operation, subResource, userInfo). Output (stdout, JSON): one entry per object, true (admitted), false
+carries `objects[i]`: operation, subResource, userInfo); optionally "oldObjects" (the objects as
+they were, for UPDATE and DELETE; a DELETE's object is null). Output (stdout, JSON): one entry per object, true (admitted), false
 (refused) or "error: ..." (an evaluation error, which the API server's failurePolicy: Fail would
 turn into a refusal). Uses cel-python (PyPI `cel-python`).
 """
@@ -20,8 +21,11 @@ def main():
     programs = [(v["name"], env.program(env.compile(v["expression"]))) for v in doc["variables"]]
     checks = [env.program(env.compile(e)) for e in doc["validations"]]
     verdicts = []
-    for obj, request in zip(doc["objects"], doc["requests"], strict=True):
+    old_objects = doc.get("oldObjects") or [None] * len(doc["objects"])
+    for obj, old, request in zip(doc["objects"], old_objects, doc["requests"], strict=True):
         activation = {"object": celpy.json_to_cel(obj), "request": celpy.json_to_cel(request)}
+        if old is not None:
+            activation["oldObject"] = celpy.json_to_cel(old)
         variables = celtypes.MapType({})
         activation["variables"] = variables
         verdict = True

@@ -13,7 +13,10 @@ use super::{
     rules,
 };
 use crate::server::sessions::{
-    backend::{BackendError, LiveSessions, Observed, SessionBackend, SessionRef, Started},
+    backend::{
+        BackendError, LiveSessions, Observed, ProjectNamespace, ProjectPrepared, SessionBackend,
+        SessionRef, Started,
+    },
     spec::{LaunchSpec, Values},
 };
 use ::kube::{
@@ -33,10 +36,16 @@ const TAIL_LINES: i64 = 500;
 const PENDING_UID: &str = "pending";
 
 pub struct KubeBackend {
-    client: Client,
+    pub(super) client: Client,
     /// This installation's id, labelled on every object (see `db::sessions::installation_id`).
-    installation: String,
+    pub(super) installation: String,
+    /// Where Lockbox runs (`LOCKBOX_SYSTEM_NAMESPACE`): its ServiceAccount's namespace, named
+    /// in the RoleBinding and NetworkPolicy of each project namespace.
+    pub(super) system_namespace: String,
 }
+
+/// The system namespace until [`KubeBackend::with_system_namespace`] says otherwise.
+const DEFAULT_SYSTEM_NAMESPACE: &str = "lockbox";
 
 /// Installs rustls' ring provider; kube's client panics without one. Safe to call repeatedly.
 pub fn install_crypto_provider() {
@@ -49,7 +58,15 @@ impl KubeBackend {
         Self {
             client,
             installation,
+            system_namespace: DEFAULT_SYSTEM_NAMESPACE.into(),
         }
+    }
+
+    /// Sets the namespace Lockbox runs in (`Config::system_namespace`).
+    #[must_use]
+    pub fn with_system_namespace(mut self, namespace: String) -> Self {
+        self.system_namespace = namespace;
+        self
     }
 
     /// Connects with the kubeconfig, or the in-cluster service account.
@@ -66,7 +83,7 @@ impl KubeBackend {
         format!("{LABEL_SESSION},{LABEL_INSTALLATION}={}", self.installation)
     }
 
-    fn api<K>(&self, namespace: &str) -> Api<K>
+    pub(super) fn api<K>(&self, namespace: &str) -> Api<K>
     where
         K: ::kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
         K::DynamicType: Default,
@@ -138,7 +155,7 @@ impl KubeBackend {
         ]
     }
 
-    async fn delete<K>(&self, ns: &str, name: &str) -> Result<(), Error>
+    pub(super) async fn delete<K>(&self, ns: &str, name: &str) -> Result<(), Error>
     where
         K: ::kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
@@ -199,7 +216,7 @@ impl KubeBackend {
 
 /// A Kubernetes failure, described without request bodies (and so without values).
 #[derive(Debug)]
-enum Error {
+pub(super) enum Error {
     Api(Box<Status>),
     Kube(::kube::Error),
     Other(String),
@@ -245,7 +262,7 @@ impl Error {
     /// A refusal of the request itself (4xx) is the launch's fault; the rest is ours. The API
     /// server's text (it names objects, users, quotas) is logged here, in full; a refusal
     /// shows users only the step and the reason.
-    fn into_backend(self, step: &str) -> BackendError {
+    pub(super) fn into_backend(self, step: &str) -> BackendError {
         tracing::warn!(error = %self, "Kubernetes: {step} failed");
         match self {
             Self::Api(s) if (400..500).contains(&s.code) => {
@@ -301,7 +318,7 @@ impl Drop for Wiped {
 }
 
 /// A failed start whose clean-up failed too (the failures are logged by `roll_back`).
-fn with_cleanup(error: BackendError, failures: Vec<String>) -> BackendError {
+pub(super) fn with_cleanup(error: BackendError, failures: Vec<String>) -> BackendError {
     if failures.is_empty() {
         return error;
     }
@@ -508,6 +525,21 @@ impl SessionBackend for KubeBackend {
         }
     }
 
+    async fn prepare_project(
+        &self,
+        project: &ProjectNamespace,
+    ) -> Result<ProjectPrepared, BackendError> {
+        self.prepare_namespace(project).await
+    }
+
+    async fn remove_project(
+        &self,
+        project: &ProjectNamespace,
+        created: bool,
+    ) -> Result<(), BackendError> {
+        self.remove_namespace(project, created).await
+    }
+
     async fn sweep(
         &self,
         namespaces: &[String],
@@ -515,19 +547,27 @@ impl SessionBackend for KubeBackend {
     ) -> Result<usize, BackendError> {
         // Listed before the database is asked: a session is recorded before its objects are
         // created, so anything listed here that is live is in the answer below.
+        // One namespace that cannot be listed (being deleted, its RoleBinding removed) does
+        // not keep the others from being swept; only when none can be is the sweep an error.
         let params = ListParams::default().labels(&self.own_objects());
         let mut found: Vec<(&str, &'static str, String, String)> = Vec::new();
+        let mut failures = Vec::new();
         for ns in namespaces {
-            let pods = self
-                .api::<Pod>(ns)
-                .list_metadata(&params)
-                .await
-                .map_err(|e| Error::from(e).into_backend("listing session Pods"))?;
-            let services = self
-                .api::<Service>(ns)
-                .list_metadata(&params)
-                .await
-                .map_err(|e| Error::from(e).into_backend("listing session Services"))?;
+            let listed = match self.api::<Pod>(ns).list_metadata(&params).await {
+                Ok(pods) => match self.api::<Service>(ns).list_metadata(&params).await {
+                    Ok(services) => Ok((pods, services)),
+                    Err(e) => Err(("listing session Services", Error::from(e))),
+                },
+                Err(e) => Err(("listing session Pods", Error::from(e))),
+            };
+            let (pods, services) = match listed {
+                Ok(lists) => lists,
+                Err((step, e)) => {
+                    tracing::warn!(namespace = %ns, "sweeping: {step} failed: {e}");
+                    failures.push((step, e));
+                    continue;
+                }
+            };
             let metas = pods
                 .items
                 .into_iter()
@@ -543,6 +583,11 @@ impl SessionBackend for KubeBackend {
                 if let Some(name) = meta.name {
                     found.push((ns, kind, name, session));
                 }
+            }
+        }
+        if failures.len() == namespaces.len() {
+            if let Some((step, e)) = failures.into_iter().next() {
+                return Err(e.into_backend(step));
             }
         }
         if found.is_empty() {

@@ -1,10 +1,13 @@
-//! The Kubernetes session backend: pure builders of the objects a launch creates, a check of
-//! the API server's own validation rules, the backend itself, and the `render` command that
-//! prints what a launch would create.
+//! The Kubernetes session backend: pure builders of the objects a launch creates and of what a
+//! project namespace holds, a check of the API server's own validation rules, the backend itself
+//! (sessions, and creating, adopting and removing project namespaces), and the `render` command
+//! that prints what a launch would create.
 
 pub mod backend;
 pub mod manifests;
 pub mod observe;
+mod project_namespace;
+pub mod project_objects;
 pub mod references;
 pub mod render;
 pub mod rules;

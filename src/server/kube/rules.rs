@@ -2,7 +2,7 @@
 //! label syntax, Secret keys and size, env var names, and uniqueness of volumes, mounts and
 //! variables. Run on built objects before anything is sent.
 
-use super::manifests::Objects;
+use super::{manifests::Objects, project_objects::ProjectObjects};
 use crate::model::rules as names;
 use k8s_openapi::{
     api::core::v1::{Pod, Secret, Service},
@@ -182,6 +182,41 @@ pub fn check_service(service: &Service, out: &mut Vec<String>) {
     if let Some(spec) = &service.spec {
         check_labels("Service selector", spec.selector.as_ref(), out);
     }
+}
+
+/// Every broken rule in what a project namespace holds for Lockbox; empty when the API server
+/// would accept it.
+pub fn check_project(objects: &ProjectObjects) -> Vec<String> {
+    let mut out = Vec::new();
+    let ns = &objects.namespace.metadata;
+    check_meta(
+        "Namespace",
+        ns,
+        names::dns1123_label,
+        "DNS-1123 label",
+        &mut out,
+    );
+    for (k, _) in ns.annotations.iter().flatten() {
+        if !ok(names::label_key, k) {
+            out.push(format!("Namespace: annotation key {k:?} is invalid"));
+        }
+    }
+    let metas = [
+        ("LimitRange", &objects.limit_range.metadata),
+        ("ResourceQuota", &objects.resource_quota.metadata),
+        ("NetworkPolicy", &objects.network_policy.metadata),
+        ("RoleBinding", &objects.role_binding.metadata),
+    ];
+    for (kind, meta) in metas {
+        check_meta(
+            kind,
+            meta,
+            names::dns1123_subdomain,
+            "DNS-1123 subdomain",
+            &mut out,
+        );
+    }
+    out
 }
 
 /// Every broken rule in a launch's objects; empty when the API server would accept them.

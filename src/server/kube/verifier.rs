@@ -18,6 +18,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+mod projects;
+mod rbac;
+
 type Handle = tower_test::mock::Handle<http::Request<Body>, http::Response<Body>>;
 
 /// One request as the API server saw it.
@@ -97,6 +100,16 @@ fn backend_with_journal(
     script: Vec<Reply>,
     journal: Journal,
 ) -> (KubeBackend, tokio::task::JoinHandle<Vec<Seen>>) {
+    let (client, server) = client_with_journal(script, journal);
+    (KubeBackend::new(client, INSTALLATION.into()), server)
+}
+
+/// A client of a mock API server answering with `script`; the task returns every request seen
+/// once every clone of the client is dropped.
+fn client_with_journal(
+    script: Vec<Reply>,
+    journal: Journal,
+) -> (::kube::Client, tokio::task::JoinHandle<Vec<Seen>>) {
     let (service, mut handle): (_, Handle) = tower_test::mock::pair();
     let server = tokio::spawn(async move {
         let mut script = script.into_iter();
@@ -122,8 +135,7 @@ fn backend_with_journal(
         }
         seen
     });
-    let client = ::kube::Client::new(service, "default-ns");
-    (KubeBackend::new(client, INSTALLATION.into()), server)
+    (::kube::Client::new(service, "default-ns"), server)
 }
 
 /// Drops the backend (ending the server) and returns what the server saw.
