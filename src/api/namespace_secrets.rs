@@ -8,20 +8,10 @@ use crate::model::{namespace_secrets::NamespaceSecretInfo, AppError, SecretValue
 #[cfg(feature = "ssr")]
 use crate::{
     model::namespace_secrets::{self as rules, Scope},
-    server::{namespace_secrets as service, namespace_secrets::By, secrets::Actor},
+    server::{namespace_secrets as service, namespace_secrets::By},
 };
 use leptos::prelude::*;
 use std::collections::BTreeMap;
-
-/// The signed-in admin, or 401 / 403.
-#[cfg(feature = "ssr")]
-async fn admin(ctx: &super::ctx::Ctx) -> Result<Actor, AppError> {
-    let actor = ctx.actor().await?;
-    if !actor.user.is_admin {
-        return Err(AppError::forbidden("Only admins manage namespace secrets."));
-    }
-    Ok(actor)
-}
 
 #[cfg(feature = "ssr")]
 fn scope(project: &str, cluster: bool) -> Result<Scope, AppError> {
@@ -35,7 +25,7 @@ pub async fn list_namespace_secrets(
     #[server(default)] cluster: bool,
 ) -> Result<Vec<NamespaceSecretInfo>, AppError> {
     let ctx = super::ctx::ctx()?;
-    admin(&ctx).await?;
+    ctx.require_admin().await?;
     let scope = match (project.trim().is_empty(), cluster) {
         (true, false) => None,
         _ => Some(scope(&project, cluster)?),
@@ -54,7 +44,7 @@ pub async fn set_namespace_secret(
 ) -> Result<NamespaceSecretInfo, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = admin(&ctx).await?;
+        let actor = ctx.require_admin().await?;
         let scope = scope(&project, cluster)?;
         let state = &ctx.state;
         service::set(
@@ -95,7 +85,7 @@ pub async fn delete_namespace_secret(
 ) -> Result<(), AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = admin(&ctx).await?;
+        let actor = ctx.require_admin().await?;
         let scope = scope(&project, cluster)?;
         service::delete(&ctx.state.db, By::Admin(&actor), &scope, &name).await
     }

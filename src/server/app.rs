@@ -83,7 +83,8 @@ async fn session_backend(
             .map_err(|e| StartError::Backend(format!("reading the installation id: {e}")))?;
         let kube = crate::server::kube::KubeBackend::from_config(installation)
             .await
-            .map_err(|e| StartError::Backend(format!("Kubernetes: {e}")))?;
+            .map_err(|e| StartError::Backend(format!("Kubernetes: {e}")))?
+            .with_system_namespace(config.system_namespace.clone());
         tracing::info!(namespace = %config.kube_namespace, "sessions run on Kubernetes");
         return Ok(Arc::new(kube));
     }

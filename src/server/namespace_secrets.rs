@@ -95,9 +95,9 @@ fn describe(scope: &Scope, name: &str) -> String {
 async fn project_id(db: &Db, scope: &Scope) -> Result<Option<String>, AppError> {
     match scope {
         Scope::Cluster => Ok(None),
-        Scope::Project(name) => db::namespace_secrets::project_id(db, name)
+        Scope::Project(name) => db::projects::get(db, name)
             .await?
-            .map(Some)
+            .map(|p| Some(p.id))
             .ok_or_else(|| {
                 AppError::field("project", format!("There is no project named {name:?}."))
             }),
@@ -300,27 +300,16 @@ impl SecretFacts for Facts {
     }
 }
 
-/// Which secret each referenced name resolves to in a project: the project's own, else the
-/// cluster-scope one. The one place resolution is decided (propagated copies will make the
-/// fallback unnecessary: then only the project's rows count).
+/// Which secret each referenced name resolves to in a project: the project's own rows only,
+/// as a Pod sees only its namespace's Secrets. Cluster-scope secrets reach a project as copies
+/// made by propagation (`propagation::local_store`), exactly as on Kubernetes. The one place
+/// resolution is decided.
 pub fn resolve(project_id: Option<&str>, found: Vec<Brief>) -> BTreeMap<String, Brief> {
-    let mut chosen: BTreeMap<String, Brief> = BTreeMap::new();
-    for brief in found {
-        let own = project_id.is_some() && brief.project_id.as_deref() == project_id;
-        if !own && brief.project_id.is_some() {
-            // Another project's secret: never visible here.
-            continue;
-        }
-        // The project's own replaces a cluster-scope one found first, never the reverse.
-        let take = match chosen.get(&brief.name) {
-            None => true,
-            Some(held) => own && held.project_id.is_none(),
-        };
-        if take {
-            chosen.insert(brief.name.clone(), brief);
-        }
-    }
-    chosen
+    found
+        .into_iter()
+        .filter(|b| project_id.is_some() && b.project_id.as_deref() == project_id)
+        .map(|b| (b.name.clone(), b))
+        .collect()
 }
 
 /// The namespace secrets a launch's references resolved to, by name (no value).
@@ -376,7 +365,7 @@ pub async fn check_references(
     if !refused.is_empty() {
         return Err(AppError::fields(refused));
     }
-    let project_id = db::namespace_secrets::project_id(db, project).await?;
+    let project_id = db::projects::get(db, project).await?.map(|p| p.id);
     let names: BTreeSet<&str> = refs.iter().map(|r| r.secret).collect();
     let names: Vec<&str> = names.into_iter().collect();
     let found = db::namespace_secrets::briefs_named(db, project_id.as_deref(), &names).await?;
@@ -468,32 +457,25 @@ mod tests {
     }
 
     #[test]
-    fn the_project_wins_over_cluster_scope_in_either_order() {
+    fn only_the_projects_own_rows_resolve() {
+        // A cluster-scope row reaches a project only as a copy (a row of that project).
         let found = vec![
             brief("c1", None, "creds"),
             brief("p1", Some("ml"), "creds"),
             brief("c2", None, "shared"),
         ];
-        assert_eq!(
-            ids(&resolve(Some("ml"), found)),
-            [("creds", "p1"), ("shared", "c2")]
-        );
-        let found = vec![brief("p1", Some("ml"), "creds"), brief("c1", None, "creds")];
         assert_eq!(ids(&resolve(Some("ml"), found)), [("creds", "p1")]);
     }
 
     #[test]
     fn another_projects_secret_is_never_visible() {
-        let found = vec![brief("o1", Some("other"), "creds")];
-        assert!(resolve(Some("ml"), found).is_empty());
         let found = vec![
             brief("o1", Some("other"), "creds"),
             brief("c1", None, "creds"),
         ];
-        assert_eq!(ids(&resolve(Some("ml"), found)), [("creds", "c1")]);
-        // With no project (an unknown one), cluster scope alone.
-        let found = vec![brief("o1", Some("other"), "creds"), brief("c1", None, "x")];
-        assert_eq!(ids(&resolve(None, found)), [("x", "c1")]);
+        assert!(resolve(Some("ml"), found.clone()).is_empty());
+        // With no project (an unknown one), nothing.
+        assert!(resolve(None, found).is_empty());
     }
 
     #[test]

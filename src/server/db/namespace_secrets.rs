@@ -5,17 +5,6 @@
 use super::{audit::AuditEvent, Db};
 use crate::on_pool;
 
-/// The id of the project named `name`. The one query on projects this module needs; the
-/// projects module owns the table (at merge this can call it instead).
-pub async fn project_id(db: &Db, name: &str) -> sqlx::Result<Option<String>> {
-    on_pool!(&db.read, |p| sqlx::query_scalar(
-        "SELECT id FROM projects WHERE name = $1"
-    )
-    .bind(name)
-    .fetch_optional(p)
-    .await)
-}
-
 /// What a list shows of a row (no sealed data).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Row {
@@ -200,7 +189,8 @@ pub struct Brief {
     pub keys: String,
 }
 
-/// The secrets named `names` in the project `project_id` and in cluster scope.
+/// The secrets named `names` in the project `project_id` (its own and the copies propagated
+/// into it).
 pub async fn briefs_named(
     db: &Db,
     project_id: Option<&str>,
@@ -212,11 +202,11 @@ pub async fn briefs_named(
     let placeholders: Vec<String> = (2..names.len() + 2).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id, project_id, name, keys FROM namespace_secrets \
-         WHERE (project_id IS NULL OR project_id = $1) AND name IN ({})",
+         WHERE project_id = $1 AND name IN ({})",
         placeholders.join(", ")
     );
     on_pool!(&db.read, |p| {
-        // A project id is never empty: with no project, only cluster scope matches.
+        // A project id is never empty: with no project, nothing matches.
         let mut q = sqlx::query_as(&sql).bind(project_id.unwrap_or(""));
         for name in names {
             q = q.bind(*name);

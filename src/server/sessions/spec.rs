@@ -3,7 +3,7 @@
 
 use crate::{
     model::{
-        extra_env::ExtraEnv,
+        extra_env::{EnvSource, ExtraEnv},
         session::{InjectMode, Injection},
         SecretValue,
     },
@@ -30,13 +30,19 @@ pub struct LaunchSpec {
 }
 
 impl LaunchSpec {
-    /// The variable names that carry secrets, for the session's `LOCKBOX_SECRET_ENV`.
+    /// The variable names that carry secrets, for the session's `LOCKBOX_SECRET_ENV`: the
+    /// chosen secrets given as variables, then the `SECRET:` references, in the order typed.
     pub fn env_targets(&self) -> Vec<&str> {
-        self.injections
+        let chosen = self
+            .injections
             .iter()
             .filter(|i| i.mode == InjectMode::Env)
-            .map(|i| i.target.as_str())
-            .collect()
+            .map(|i| i.target.as_str());
+        let referenced = self.extra_env.iter().filter_map(|e| match e.source {
+            EnvSource::SecretRef { .. } => Some(e.name.as_str()),
+            EnvSource::Literal(_) => None,
+        });
+        chosen.chain(referenced).collect()
     }
 }
 

@@ -49,7 +49,7 @@ fn pod_env_order_and_references() {
     );
     assert_eq!(
         find(&env, "LOCKBOX_SECRET_ENV").value.as_deref(),
-        Some("DB_PASSWORD")
+        Some("DB_PASSWORD SHARED")
     );
     assert_eq!(find(&env, "PORT").value.as_deref(), Some("8080"));
     assert_eq!(find(&env, "SECRETS_DIR").value.as_deref(), Some("/secrets"));
