@@ -7,6 +7,7 @@ pub mod launch;
 mod limits;
 mod names;
 pub mod projects;
+pub mod propagation;
 pub mod rules;
 pub mod session;
 mod value;

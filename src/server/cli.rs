@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: environments_cli::EnvironmentsCommand,
     },
+    /// Cluster-wide secrets: `status` shows where each source stands in each project namespace.
+    ClusterSecrets {
+        #[command(subcommand)]
+        command: crate::server::propagation::cli::ClusterSecretsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +132,9 @@ pub async fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::ClusterSecrets { command } => {
+            crate::server::propagation::cli::run(config, command).await
         }
         Command::Environments { command } => {
             let (state, _) = match app::prepare(config).await {
