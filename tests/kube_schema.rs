@@ -686,3 +686,57 @@ fn the_admission_policy_lets_lockbox_delete_only_namespaces_it_created() {
         assert_eq!(verdict, &json!(expected), "{user} deleting {o}");
     }
 }
+
+/// The copies propagation writes (an Opaque source and an immutable TLS one, with Lockbox's
+/// markers) pass the schemas and the Rust rules.
+#[test]
+fn propagated_copies_pass_the_kubernetes_schemas() {
+    use lockbox::server::propagation::{kube_store::copy_of, reconcile::Source};
+    let sources = [
+        (
+            "registry-creds",
+            serde_json::json!({"type": "Opaque", "data": {"token": "dDE=", "user": "dQ=="}}),
+        ),
+        (
+            "wildcard-tls",
+            serde_json::json!({"type": "kubernetes.io/tls", "immutable": true,
+                               "data": {"tls.crt": "Yw==", "tls.key": "aw=="}}),
+        ),
+    ];
+    let mut docs = Vec::new();
+    for (name, body) in sources {
+        let mut obj = body;
+        obj["metadata"] = serde_json::json!({"name": name, "namespace": "lockbox",
+            "uid": "6f1c2a44-0d7e-4a8e-9d57-3f0b8f1e2a10", "resourceVersion": "4711",
+            "labels": {"lockbox.dev/cluster-wide": "true"}});
+        let secret: Secret = serde_json::from_value(obj).unwrap();
+        let source = Source {
+            uid: "6f1c2a44-0d7e-4a8e-9d57-3f0b8f1e2a10".into(),
+            namespace: "lockbox".into(),
+            name: name.into(),
+            version: "4711".into(),
+            kind: secret.type_.clone().unwrap(),
+            immutable: secret.immutable == Some(true),
+            digest: [0; 32],
+        };
+        let mut copy = copy_of(&secret, &source, "lockbox-ml-team");
+        let mut problems = Vec::new();
+        rules::check_secret(&copy, &mut problems);
+        assert_eq!(problems, Vec::<String>::new(), "{name}");
+        // What is sent: apiVersion and kind are added by the client.
+        let mut v = serde_json::to_value(&copy).unwrap();
+        v["apiVersion"] = "v1".into();
+        v["kind"] = "Secret".into();
+        docs.push(serde_yaml::to_string(&v).unwrap());
+        copy.data = None;
+    }
+    if !validator_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copies.yaml");
+    let yaml = docs.join("---\n");
+    std::fs::write(&file, &yaml).unwrap();
+    let out = validate(&file).unwrap_or_else(|e| panic!("copies rejected:\n{e}\n{yaml}"));
+    assert_eq!(out.matches(" passed for resource ").count(), 2, "{out}");
+}

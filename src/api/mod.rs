@@ -2,6 +2,7 @@
 //! client. Each is thin: authenticate, authorise, call a service, map errors.
 
 pub mod accounts;
+pub mod cluster_secrets;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod namespace_secrets;

@@ -47,7 +47,7 @@ pub async fn set_namespace_secret(
         let actor = ctx.require_admin().await?;
         let scope = scope(&project, cluster)?;
         let state = &ctx.state;
-        service::set(
+        let saved = service::set(
             &state.db,
             &state.keyring,
             state.limits().max_value_bytes,
@@ -56,7 +56,9 @@ pub async fn set_namespace_secret(
             &name,
             data,
         )
-        .await
+        .await?;
+        state.propagation.changed();
+        Ok(saved)
     }
     .await;
     // A failed form keeps the scope and name, never the data.
@@ -87,7 +89,9 @@ pub async fn delete_namespace_secret(
     let result = async {
         let actor = ctx.require_admin().await?;
         let scope = scope(&project, cluster)?;
-        service::delete(&ctx.state.db, By::Admin(&actor), &scope, &name).await
+        service::delete(&ctx.state.db, By::Admin(&actor), &scope, &name).await?;
+        ctx.state.propagation.changed();
+        Ok(())
     }
     .await;
     ctx.finish(

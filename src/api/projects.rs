@@ -35,9 +35,11 @@ pub async fn admin_create_project(
     let ctx = super::ctx::ctx()?;
     let result = async {
         let actor = ctx.require_admin().await?;
-        Projects::of(&ctx.state)
+        let created = Projects::of(&ctx.state)
             .create(&By::User(&actor), &name, &description)
-            .await
+            .await?;
+        ctx.state.propagation.changed();
+        Ok(created)
     }
     .await;
     let values = [
@@ -62,7 +64,9 @@ pub async fn admin_delete_project(name: String) -> Result<(), AppError> {
         let actor = ctx.require_admin().await?;
         Projects::of(&ctx.state)
             .delete(&By::User(&actor), &name)
-            .await
+            .await?;
+        ctx.state.propagation.changed();
+        Ok(())
     }
     .await;
     let shown = name.trim().to_string();

@@ -8,6 +8,7 @@ mod limits;
 mod names;
 pub mod namespace_secrets;
 pub mod projects;
+pub mod propagation;
 pub mod references;
 pub mod rules;
 pub mod session;

@@ -68,6 +68,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         throttle: Arc::new(Throttle::default()),
         leptos_options,
         backend,
+        propagation: Default::default(),
     };
     Ok((state, store))
 }
@@ -209,6 +210,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .map_err(|e| StartError::Backend(e.to_string()))?;
     tokio::spawn(crate::server::auth::password::warm_up());
     spawn_housekeeping(&state, store.clone());
+    start_propagation(&state);
     match crate::server::sessions::service::reap(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
@@ -237,6 +239,17 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     // Sessions and their files must not outlive the server.
     backend.shutdown().await;
     Ok(())
+}
+
+/// Copies cluster-wide secrets into every project: from Secrets in the system namespace on
+/// Kubernetes, from cluster-scope namespace secrets on the embedded default.
+fn start_propagation(state: &AppState) {
+    use crate::server::propagation;
+    let handle = match state.backend.kube_client() {
+        Some(client) => propagation::spawn(client, state.db.clone(), &state.config),
+        None => propagation::spawn_local(state.db.clone(), state.keyring.clone(), &state.config),
+    };
+    state.propagation.set(handle);
 }
 
 async fn shutdown_signal() {

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::server::namespace_secrets_cli::NamespaceSecretsCommand,
     },
+    /// Cluster-wide secrets: `status` shows where each source stands in each project namespace.
+    ClusterSecrets {
+        #[command(subcommand)]
+        command: crate::server::propagation::cli::ClusterSecretsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +146,9 @@ pub async fn run() -> ExitCode {
         }
         Command::NamespaceSecrets { command } => {
             crate::server::namespace_secrets_cli::main(config, command).await
+        }
+        Command::ClusterSecrets { command } => {
+            crate::server::propagation::cli::run(config, command).await
         }
         Command::Environments { command } => {
             let (state, _) = match app::prepare(config).await {

@@ -39,8 +39,8 @@ pub fn namespace_of(default_namespace: &str, prefix: &str, project: &ProjectRow)
 }
 
 /// Every namespace sessions may be in: the default project's and every other project's.
-pub async fn all_namespaces(db: &Db, config: &Config) -> Result<Vec<String>, AppError> {
-    let mut all = vec![config.kube_namespace.clone()];
+pub async fn all_namespaces(db: &Db, default_namespace: &str) -> Result<Vec<String>, AppError> {
+    let mut all = vec![default_namespace.to_string()];
     for ns in db::projects::namespaces(db).await? {
         if !all.contains(&ns) {
             all.push(ns);

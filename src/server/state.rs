@@ -23,6 +23,8 @@ pub struct AppState {
     pub backend: Arc<dyn SessionBackend>,
     /// The signed cookie that carries a plain form post's outcome to the next page.
     pub flash: crate::server::web::flash::FlashCookie,
+    /// The propagation controller of cluster-wide secrets, once `serve` has started it.
+    pub propagation: crate::server::propagation::Running,
 }
 
 impl AppState {

@@ -348,6 +348,10 @@ impl SessionBackend for KubeBackend {
         "kubernetes"
     }
 
+    fn kube_client(&self) -> Option<kube::Client> {
+        Some(self.client.clone())
+    }
+
     async fn start(&self, spec: &LaunchSpec, values: Values) -> Result<Started, BackendError> {
         let ns = spec.namespace.as_str();
         let name = manifests::object_name(&spec.session_id);

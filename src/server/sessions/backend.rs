@@ -101,6 +101,12 @@ pub trait SessionBackend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The Kubernetes client, for what else runs against the cluster (propagation); `None` for
+    /// backends without one.
+    fn kube_client(&self) -> Option<kube::Client> {
+        None
+    }
+
     /// Makes a new project's namespace ready for sessions: creates it, or adopts an existing
     /// one, with what a launch needs in it. Backends without namespaces have nothing to do.
     async fn prepare_project(

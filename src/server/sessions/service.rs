@@ -494,7 +494,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
         db: &state.db,
         backend: state.backend.name(),
     };
-    let namespaces = projects::all_namespaces(&state.db, &state.config).await?;
+    let namespaces = projects::all_namespaces(&state.db, &state.config.kube_namespace).await?;
     state
         .backend
         .sweep(&namespaces, &live)

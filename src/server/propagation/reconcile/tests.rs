@@ -237,11 +237,15 @@ fn a_marker_naming_another_source_is_a_conflict() {
             "{r:?}"
         );
     }
-    assert!(row(&plan, "team-a")
-        .detail
-        .as_deref()
-        .unwrap()
-        .contains("lockbox/other"));
+    let a = plan
+        .status
+        .iter()
+        .find(|r| r.source_uid == "uid-1" && r.namespace == "team-a")
+        .unwrap();
+    assert!(
+        a.detail.as_deref().unwrap().contains("lockbox/other"),
+        "{a:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,23 @@
+//! Cluster-wide secrets: where each source stands in each project namespace. Admins only.
+
+use crate::model::{propagation::ClusterSecretsReport, AppError};
+use leptos::prelude::*;
+
+/// The propagation status rows and each store's controller health (admins only; 403
+/// otherwise). Names and states only: no value is ever part of it.
+#[server(endpoint = "admin/cluster-secrets/status")]
+pub async fn cluster_secrets_status() -> Result<ClusterSecretsReport, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.user().await?;
+    if !user.is_admin {
+        return Err(AppError::forbidden(
+            "Only admins may see the status of cluster-wide secrets.",
+        ));
+    }
+    use crate::server::propagation::status;
+    let db = &ctx.state.db;
+    Ok(ClusterSecretsReport {
+        rows: status::list(db).await?,
+        controllers: status::controllers(db, crate::server::db::now_ms()).await?,
+    })
+}
