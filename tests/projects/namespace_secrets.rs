@@ -144,9 +144,60 @@ async fn assert_nowhere(app: &TestApp, texts: &[String]) {
     }
 }
 
-/// Values set from a file and from standard input, and a cluster-scope secret, reach a local
-/// session that references them; the project's own secret wins over a cluster-scope one of
-/// the same name; the use is audited by reference; the values are nowhere else.
+/// Polls `lockbox ARGS…` until its standard output satisfies `done` (propagation copies
+/// within seconds: the controller polls every 5 s and is woken by changes made through the
+/// server).
+async fn wait_for_cli(app: &TestApp, args: &[&str], done: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..60 {
+        let out = app.cli(args);
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!(
+        "`lockbox {}` never showed what was waited for:\n{last}",
+        args.join(" ")
+    );
+}
+
+/// Whether a `namespace-secrets list` output has a copy `NAME` in `PROJECT`.
+fn lists_copy(out: &str, project: &str, name: &str) -> bool {
+    out.lines()
+        .any(|l| l.starts_with(&format!("{project}\t{name} (copy)\t")))
+}
+
+/// Launches the probe into `project` with `extra` lines and returns its report.
+async fn launch_probe(
+    client: &Client,
+    project: &str,
+    extra: &str,
+) -> (String, HashMap<String, String>) {
+    let r = client
+        .post(
+            "/api/sessions/launch",
+            &[
+                ("environment", "probe"),
+                ("project", project),
+                ("extra_env", extra),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let report = probe_report(client, &id).await;
+    let r = client.post("/api/sessions/stop", &[("id", &id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (id, report)
+}
+
+/// Values set from a file and from standard input reach a local session that references them;
+/// a cluster-scope secret is copied into every project (one created later too) and reaches
+/// sessions there, but never replaces a project's own secret of the same name (a conflict,
+/// reported) until that one is removed; the use is audited by reference; the values are
+/// nowhere else.
 async fn references_reach_a_local_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     add_probe(&app);
@@ -182,55 +233,7 @@ async fn references_reach_a_local_session(backend: Backend) {
         "{}",
         text(&out)
     );
-    let out = cli_with_stdin(
-        &app,
-        &["namespace-secrets", "set", "--cluster", "shared", "token=-"],
-        CLUSTER_SENTINEL,
-    );
-    outputs.push(text(&out));
-    assert!(out.status.success(), "{}", text(&out));
-
-    let extra = "DB_USER=SECRET:team-creds,user\nDB_PASS=SECRET:team-creds,password\n\
-                 SHARED=SECRET:shared,token";
-    let r = alice
-        .post(
-            "/api/sessions/launch",
-            &[("environment", "probe"), ("extra_env", extra)],
-        )
-        .await;
-    outputs.push(r.body.clone());
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let report = probe_report(&alice, &id).await;
-    assert_eq!(report["user"], sha256(FILE_SENTINEL), "the file, exactly");
-    assert_eq!(
-        report["pass"],
-        sha256(STDIN_SENTINEL),
-        "standard input, exactly"
-    );
-    assert_eq!(report["shared"], sha256(CLUSTER_SENTINEL), "cluster scope");
-    // Like a Kubernetes reference, not one of the user's injected secrets.
-    assert_eq!(report["secret_env"], "");
-    let r = alice.post("/api/sessions/stop", &[("id", &id)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-
-    let used: Vec<String> = common::query_column(
-        &app,
-        "SELECT target || ' | ' || detail FROM audit_events \
-         WHERE action = 'namespace_secret.used' ORDER BY id",
-    )
-    .await;
-    assert_eq!(
-        used,
-        [
-            format!("team-creds in project default | session {id}: key user as env DB_USER"),
-            format!("team-creds in project default | session {id}: key password as env DB_PASS"),
-            format!("shared in cluster scope | session {id}: key token as env SHARED"),
-        ]
-    );
-
-    // The project's own secret of a name wins over the cluster-scope one; replacing bumps the
-    // version and drops keys not given again.
+    // The default project has its own `shared` before the cluster-scope one appears.
     let out = cli_with_stdin(
         &app,
         &[
@@ -245,6 +248,94 @@ async fn references_reach_a_local_session(backend: Backend) {
     );
     outputs.push(text(&out));
     assert!(out.status.success(), "{}", text(&out));
+    let out = cli_with_stdin(
+        &app,
+        &["namespace-secrets", "set", "--cluster", "shared", "token=-"],
+        CLUSTER_SENTINEL,
+    );
+    outputs.push(text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+    // A project created afterwards gets its copy within seconds.
+    for args in [
+        &["projects", "create", "ml"][..],
+        &["projects", "add-member", "ml", "alice"][..],
+    ] {
+        let out = app.cli(args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let listed = wait_for_cli(
+        &app,
+        &["namespace-secrets", "list", "--project", "ml"],
+        |o| lists_copy(o, "ml", "shared"),
+    )
+    .await;
+    outputs.push(listed);
+
+    let extra = "DB_USER=SECRET:team-creds,user\nDB_PASS=SECRET:team-creds,password\n\
+                 SHARED=SECRET:shared,token";
+    let (first, report) = launch_probe(&alice, "default", extra).await;
+    assert_eq!(report["user"], sha256(FILE_SENTINEL), "the file, exactly");
+    assert_eq!(
+        report["pass"],
+        sha256(STDIN_SENTINEL),
+        "standard input, exactly"
+    );
+    assert_eq!(report["shared"], sha256(API_SENTINEL), "the project's own");
+    // Referenced variables are named like injected ones (the demo prints their hashes).
+    assert_eq!(report["secret_env"], "DB_USER DB_PASS SHARED");
+    let (second, report) = launch_probe(&alice, "ml", "SHARED=SECRET:shared,token").await;
+    assert_eq!(report["shared"], sha256(CLUSTER_SENTINEL), "the copy");
+
+    let used: Vec<String> = common::query_column(
+        &app,
+        "SELECT target || ' | ' || detail FROM audit_events \
+         WHERE action = 'namespace_secret.used' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        used,
+        [
+            format!("team-creds in project default | session {first}: key user as env DB_USER"),
+            format!("team-creds in project default | session {first}: key password as env DB_PASS"),
+            format!("shared in project default | session {first}: key token as env SHARED"),
+            format!("shared in project ml | session {second}: key token as env SHARED"),
+        ]
+    );
+    // The status says where the source stands in each project.
+    let status: Vec<String> = common::query_column(
+        &app,
+        "SELECT namespace || ' ' || state FROM propagation_status \
+         WHERE store = 'local' ORDER BY namespace",
+    )
+    .await;
+    assert_eq!(
+        status,
+        [
+            "lockbox-ml synced".to_string(),
+            format!("{DEFAULT_NAMESPACE} conflict")
+        ]
+    );
+    // A copy follows its source; it cannot be changed or removed by itself.
+    let out = cli_with_stdin(
+        &app,
+        &[
+            "namespace-secrets",
+            "set",
+            "--project",
+            "ml",
+            "shared",
+            "token=-",
+        ],
+        STDIN_SENTINEL,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("is a copy of a cluster-scope secret"),
+        "{}",
+        text(&out)
+    );
+
+    // Replacing bumps the version and drops keys not given again.
     let out = cli_with_stdin(
         &app,
         &[
@@ -265,28 +356,6 @@ async fn references_reach_a_local_session(backend: Backend) {
             "/api/sessions/launch",
             &[
                 ("environment", "probe"),
-                ("extra_env", "SHARED=SECRET:shared,token"),
-            ],
-        )
-        .await;
-    outputs.push(r.body.clone());
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let report = probe_report(&alice, &id).await;
-    assert_eq!(report["shared"], sha256(API_SENTINEL), "the project's own");
-    assert_eq!(
-        alice
-            .post("/api/sessions/stop", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
-    // The removed key is gone.
-    let r = alice
-        .post(
-            "/api/sessions/launch",
-            &[
-                ("environment", "probe"),
                 ("extra_env", "DB_PASS=SECRET:team-creds,password"),
             ],
         )
@@ -297,7 +366,7 @@ async fn references_reach_a_local_session(backend: Backend) {
     outputs.push(text(&out));
     let listed = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = listed.lines().collect();
-    assert_eq!(lines.len(), 4, "{listed}");
+    assert_eq!(lines.len(), 5, "{listed}");
     assert!(lines[0].starts_with("PROJECT\tNAME\tKEYS\tBYTES\tVERSION"));
     assert!(lines[1].starts_with(&format!(
         "(cluster)\tshared\ttoken\t{}\t1\t",
@@ -308,37 +377,32 @@ async fn references_reach_a_local_session(backend: Backend) {
         "default\tteam-creds\tuser\t{}\t2\t",
         STDIN_SENTINEL.len()
     )));
+    assert!(lines[4].starts_with("ml\tshared (copy)\ttoken\t"), "{listed}");
     let out = app.cli(&["namespace-secrets", "list", "--cluster"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 
-    // Removing the project's own brings the cluster-scope one back into view.
+    // Removing the project's own lets the cluster-scope one be copied in.
     let out = app.cli(&["namespace-secrets", "rm", "--project", "default", "shared"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = app.cli(&["namespace-secrets", "rm", "--project", "default", "shared"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("There is no namespace secret shared in project default"));
-    let r = alice
-        .post(
-            "/api/sessions/launch",
-            &[
-                ("environment", "probe"),
-                ("extra_env", "SHARED=SECRET:shared,token"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        probe_report(&alice, &id).await["shared"],
-        sha256(CLUSTER_SENTINEL)
-    );
-    assert_eq!(
-        alice
-            .post("/api/sessions/stop", &[("id", &id)])
-            .await
-            .status,
-        200
-    );
+    wait_for_cli(
+        &app,
+        &["namespace-secrets", "list", "--project", "default"],
+        |o| lists_copy(o, "default", "shared"),
+    )
+    .await;
+    let (_, report) = launch_probe(&alice, "default", "SHARED=SECRET:shared,token").await;
+    assert_eq!(report["shared"], sha256(CLUSTER_SENTINEL));
+
+    // Removing the source removes every copy.
+    let out = app.cli(&["namespace-secrets", "rm", "--cluster", "shared"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_for_cli(&app, &["namespace-secrets", "list"], |o| {
+        !o.lines().any(|l| l.contains("\tshared"))
+    })
+    .await;
 
     // Sealed at rest with their own data key, bound to their rows.
     let keys: Vec<String> = common::query_column(&app, "SELECT purpose FROM wrapped_keys").await;
@@ -690,7 +754,14 @@ async fn referenced_values_count_toward_the_session_limit(backend: Backend) {
     let big = format!("{STDIN_SENTINEL}{}", "x".repeat(100));
     let out = cli_with_stdin(
         &app,
-        &["namespace-secrets", "set", "--cluster", "big", "k=-"],
+        &[
+            "namespace-secrets",
+            "set",
+            "--project",
+            "default",
+            "big",
+            "k=-",
+        ],
         &big,
     );
     assert!(out.status.success(), "{}", text(&out));

@@ -54,7 +54,7 @@ fn Loaded(page: Page) -> impl IntoView {
             <Field prefix="launch" name="mount_dir" label="Mount directory" value=mount_value
                 hint=mount_hint error=state.error_for("mount_dir") maxlength=1024/>
             <Field prefix="launch" name="extra_env" label="Extra environment variables" kind="textarea"
-                hint="One per line: NAME=value. Not secret: use a secret above for anything sensitive."
+                hint="One per line: NAME=value, or NAME=SECRET:<secret>,<key> for a key of a Secret in the project's namespace. Plain values are not secret: use a secret above for anything sensitive."
                 value=state.value("extra_env") error=state.error_for("extra_env")/>
             <div class="buttons">
                 <button type="submit">"Start session"</button>
