@@ -377,7 +377,10 @@ async fn references_reach_a_local_session(backend: Backend) {
         "default\tteam-creds\tuser\t{}\t2\t",
         STDIN_SENTINEL.len()
     )));
-    assert!(lines[4].starts_with("ml\tshared (copy)\ttoken\t"), "{listed}");
+    assert!(
+        lines[4].starts_with("ml\tshared (copy)\ttoken\t"),
+        "{listed}"
+    );
     let out = app.cli(&["namespace-secrets", "list", "--cluster"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 

@@ -4,9 +4,9 @@
 //! defines, bound as it binds them (plus the RoleBinding Lockbox itself creates in each project
 //! namespace); and every verb granted must have been used by some flow.
 //!
-//! To cover another component (the propagation controller), add its flows to [`flows`]: each
-//! gets a `kube::Client` on the recording mock and the script of replies it needs (a watch is
-//! a reply whose body is newline-separated watch events, e.g. `Reply::Text(200, "...")`).
+//! To cover another component, add its flows to [`flows`]: each gets a `kube::Client` on the
+//! recording mock and the script of replies it needs. The propagation controller's requests
+//! come from its own fake API server ([`propagation_accesses`]).
 
 use super::{projects as p, *};
 use crate::server::kube::project_objects::{self, ProjectSite, LAUNCH_CLUSTER_ROLE};
@@ -419,9 +419,43 @@ fn flows() -> Vec<Flow> {
                 })
             },
         },
-        // >>> PROPAGATION: the cluster-wide secrets controller's flows (initial list and watch
-        // >>> of sources and copies, create, update, delete of copies, lease) go here.
     ]
+}
+
+/// What the propagation controller's flows use (new source, update, delete, new namespace,
+/// conflict, failed and resumed watch: `propagation::kube_store` records them on its own fake
+/// API server), and the Lease that elects the replica that propagates. kube-lease-manager's
+/// requests are not run here: its get, create and patch are listed as its source sends them.
+async fn propagation_accesses() -> Vec<(&'static str, Access)> {
+    use crate::server::propagation::{kube_store::tests::recorded_requests, LEASE_NAME};
+    let mut all: Vec<(&'static str, Access)> = recorded_requests()
+        .await
+        .into_iter()
+        .map(|r| {
+            let a = Access {
+                verb: r.verb,
+                group: String::new(),
+                resource: r.resource,
+                namespace: Some(r.namespace),
+                name: r.name,
+            };
+            ("propagation", a)
+        })
+        .collect();
+    for verb in ["get", "create", "patch"] {
+        let name = (verb != "create").then(|| LEASE_NAME.to_string());
+        all.push((
+            "propagation lease",
+            Access {
+                verb: verb.into(),
+                group: "coordination.k8s.io".into(),
+                resource: "leases".into(),
+                namespace: Some(SYSTEM_NAMESPACE.into()),
+                name,
+            },
+        ));
+    }
+    all
 }
 
 /// Runs every flow on a recording mock; returns each request with the flow that sent it.
@@ -530,8 +564,25 @@ fn the_model_of_rbac_refuses_what_is_not_granted() {
         None
     )));
     assert!(!allowed(&access("create", "", "pods", None, None)));
-    assert!(!allowed(&access(
+    // Secrets are read in project namespaces and by watch in the system namespace, never
+    // across the cluster, and nothing else of the system namespace's Secrets.
+    assert!(allowed(&access(
         "list",
+        "",
+        "secrets",
+        Some("lockbox-ml"),
+        None
+    )));
+    assert!(!allowed(&access("list", "", "secrets", None, None)));
+    assert!(!allowed(&access(
+        "get",
+        "",
+        "secrets",
+        Some(SYSTEM_NAMESPACE),
+        Some("lockbox-tls")
+    )));
+    assert!(!allowed(&access(
+        "patch",
         "",
         "secrets",
         Some("lockbox-ml"),
@@ -559,10 +610,11 @@ async fn every_verb_granted_is_used_and_every_verb_used_is_granted() {
     let recorded = record_all().await;
     let mut unauthorised = BTreeSet::new();
     let mut used: BTreeSet<&Grant> = BTreeSet::new();
-    let accesses: Vec<(&str, Access)> = recorded
+    let mut accesses: Vec<(&str, Access)> = recorded
         .iter()
         .flat_map(|(flow, s)| accesses(s).into_iter().map(move |a| (*flow, a)))
         .collect();
+    accesses.extend(propagation_accesses().await);
     for (flow, a) in &accesses {
         let grants: Vec<&Grant> = rbac.authorising(a).collect();
         if grants.is_empty() {
