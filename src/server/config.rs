@@ -278,6 +278,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 reason: format!("a namespace name (DNS-1123 label) {m}"),
             }
         })?;
+        // The default project, open to every user, resolves references in its namespace:
+        // Lockbox's own (its Secrets, the cluster-wide sources) must never be that.
+        if system_namespace == kube_namespace {
+            return Err(ConfigError::Invalid {
+                name: "LOCKBOX_SYSTEM_NAMESPACE",
+                reason: format!(
+                    "{system_namespace:?} is also LOCKBOX_KUBE_NAMESPACE, the default project's \
+                     namespace; Lockbox's own namespace must be another"
+                ),
+            });
+        }
         let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
         let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
         Ok(Config {
@@ -381,6 +392,12 @@ mod tests {
             err.to_string().contains("LOCKBOX_SYSTEM_NAMESPACE"),
             "{err}"
         );
+        let err = config(&[
+            ("LOCKBOX_SYSTEM_NAMESPACE", "shared"),
+            ("LOCKBOX_KUBE_NAMESPACE", "shared"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("default project"), "{err}");
     }
 
     #[test]

@@ -17,12 +17,12 @@ use crate::{
     server::sessions::backend::{BackendError, ProjectNamespace, ProjectPrepared},
 };
 use ::kube::{
-    api::{Api, DeleteParams, PostParams, Preconditions},
+    api::{Api, DeleteParams, ListParams, PostParams, Preconditions},
     Resource,
 };
 use k8s_openapi::{
     api::{
-        core::v1::{LimitRange, Namespace, ResourceQuota},
+        core::v1::{LimitRange, Namespace, ResourceQuota, Secret},
         networking::v1::NetworkPolicy,
         rbac::v1::RoleBinding,
     },
@@ -266,6 +266,18 @@ impl KubeBackend {
             );
         }
         let mut failures = Vec::new();
+        // Propagation's copies go first, while the RoleBinding still grants Lockbox its rights
+        // on Secrets here: afterwards nothing could delete them.
+        match self.remove_copies(ns).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(namespace = ns, copies = n, "removed propagated copies"),
+            Err(e) => {
+                tracing::warn!(namespace = ns, "removing the propagated copies: {e}");
+                failures.push(format!(
+                    "removing the copies of cluster-wide secrets failed: {e}"
+                ));
+            }
+        }
         for part in Part::REMOVE {
             let result = match part {
                 Part::LimitRange => self.remove_own::<LimitRange>(ns, part).await,
@@ -287,6 +299,28 @@ impl KubeBackend {
         } else {
             Err(BackendError::Internal(failures.join("; ")))
         }
+    }
+
+    /// Deletes the copies of cluster-wide secrets in a namespace (Secrets carrying both of
+    /// propagation's markers; listed as metadata only, so no value is read), each by its uid.
+    async fn remove_copies(&self, ns: &str) -> Result<usize, Error> {
+        use crate::server::propagation::reconcile::{
+            LABEL_MANAGED_BY, LABEL_PROPAGATED_FROM, MANAGED_BY,
+        };
+        let api: Api<Secret> = self.api(ns);
+        let selector = format!("{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_PROPAGATED_FROM}");
+        let copies = api
+            .list_metadata(&ListParams::default().labels(&selector))
+            .await?;
+        let mut removed = 0;
+        for copy in copies.items {
+            let Some(name) = copy.metadata.name else {
+                continue;
+            };
+            gone(api.delete(&name, &only(copy.metadata.uid)).await)?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     /// Deletes the part when it is Lockbox's own (and still the object judged).

@@ -82,6 +82,26 @@ pub(super) fn created(n: usize) -> Vec<Reply> {
     (0..n).map(|_| Reply::Created).collect()
 }
 
+pub(super) const SECRETS: &str = "/api/v1/namespaces/lockbox-ml/secrets";
+
+/// The copies of cluster-wide secrets in the namespace, as a metadata list.
+pub(super) fn copies(names: &[&str]) -> Reply {
+    let items: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                   "metadata": {"name": name, "namespace": NS, "uid": format!("uid-{name}"),
+                                "labels": {"app.kubernetes.io/managed-by": "lockbox",
+                                           "lockbox.dev/propagated-from": "src-uid"}}})
+        })
+        .collect();
+    Reply::Json(
+        200,
+        json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+               "metadata": {}, "items": items}),
+    )
+}
+
 fn uid_precondition(s: &Seen) -> &Value {
     &s.body["preconditions"]["uid"]
 }
@@ -385,6 +405,7 @@ async fn removing_a_created_project_deletes_its_namespace() {
 async fn a_created_flag_without_the_annotation_removes_only_own_objects() {
     let script = vec![
         existing_namespace(restricted(), json!({})),
+        copies(&[]),
         not_found(),
         existing(POLICIES, ours()),
         deleted(),
@@ -395,6 +416,7 @@ async fn a_created_flag_without_the_annotation_removes_only_own_objects() {
     b.remove_project(&ml(), true).await.unwrap();
     let expected = [
         format!("GET {THE_NS}"),
+        format!("GET {SECRETS}"),
         format!("GET {}", named(BINDINGS)),
         format!("GET {}", named(POLICIES)),
         format!("DELETE {}", named(POLICIES)),
@@ -404,11 +426,15 @@ async fn a_created_flag_without_the_annotation_removes_only_own_objects() {
     assert_eq!(lines(&seen(b, server).await), expected);
 }
 
-/// In an adopted namespace exactly Lockbox's four objects go, the RoleBinding first, each by
-/// the uid that was judged; the namespace is never touched.
+/// In an adopted namespace propagation's copies go first (listed by both markers, metadata
+/// only, deleted by uid, while the RoleBinding still grants the right), then exactly Lockbox's
+/// four objects, the RoleBinding first, each by the uid that was judged; the namespace is
+/// never touched.
 #[tokio::test]
 async fn removing_an_adopted_project_removes_only_lockboxs_objects() {
     let script = vec![
+        copies(&["registry-creds"]),
+        deleted(),
         existing(BINDINGS, ours()),
         deleted(),
         existing(POLICIES, ours()),
@@ -421,11 +447,23 @@ async fn removing_an_adopted_project_removes_only_lockboxs_objects() {
     let (b, server) = backend(script);
     b.remove_project(&ml(), false).await.unwrap();
     let sent = seen(b, server).await;
-    let expected: Vec<String> = [BINDINGS, POLICIES, QUOTAS, LIMIT_RANGES]
-        .iter()
-        .flat_map(|c| [format!("GET {}", named(c)), format!("DELETE {}", named(c))])
-        .collect();
+    let mut expected = vec![
+        format!("GET {SECRETS}"),
+        format!("DELETE {SECRETS}/registry-creds"),
+    ];
+    expected.extend(
+        [BINDINGS, POLICIES, QUOTAS, LIMIT_RANGES]
+            .iter()
+            .flat_map(|c| [format!("GET {}", named(c)), format!("DELETE {}", named(c))]),
+    );
     assert_eq!(lines(&sent), expected);
+    assert!(
+        sent[0].query.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dlockbox%2Clockbox.dev%2Fpropagated-from"),
+        "{}",
+        sent[0].query
+    );
+    assert_eq!(uid_precondition(&sent[1]), &json!("uid-registry-creds"));
+    let sent = &sent[2..];
     for (s, kind) in sent.iter().skip(1).step_by(2).zip([
         "RoleBinding",
         "NetworkPolicy",
@@ -441,6 +479,7 @@ async fn removing_an_adopted_project_removes_only_lockboxs_objects() {
 #[tokio::test]
 async fn a_failed_removal_is_reported_after_trying_the_rest() {
     let script = vec![
+        status(403, "Forbidden", "secrets is forbidden"),
         status(500, "InternalError", "etcd down"),
         existing(POLICIES, ours()),
         status(409, "Conflict", "Precondition failed: UID in precondition"),
@@ -459,7 +498,11 @@ async fn a_failed_removal_is_reported_after_trying_the_rest() {
         m.contains("removing the NetworkPolicy failed: Precondition failed"),
         "{m}"
     );
-    assert_eq!(seen(b, server).await.len(), 6);
+    assert!(
+        m.contains("removing the copies of cluster-wide secrets failed"),
+        "{m}"
+    );
+    assert_eq!(seen(b, server).await.len(), 7);
 }
 
 /// A session of the project: its references resolve in the project's namespace, and its

@@ -278,7 +278,7 @@ fn flows() -> Vec<Flow> {
         adopt_script.push(p::conflict());
         adopt_script.push(p::existing(collection, p::ours()));
     }
-    let mut remove_adopted = Vec::new();
+    let mut remove_adopted = vec![p::copies(&["registry-creds"]), deleted()];
     for collection in [p::BINDINGS, p::POLICIES, p::QUOTAS, p::LIMIT_RANGES] {
         remove_adopted.push(p::existing(collection, p::ours()));
         remove_adopted.push(deleted());
