@@ -472,7 +472,7 @@ async fn removing_an_adopted_project_removes_only_lockboxs_objects() {
     ]) {
         assert_eq!(uid_precondition(s), &json!(format!("uid-{kind}")));
     }
-    assert!(!lines(&sent).iter().any(|l| l.ends_with(THE_NS)));
+    assert!(!lines(sent).iter().any(|l| l.ends_with(THE_NS)));
 }
 
 /// A failure removing one object does not stop the others; the error names it.
