@@ -325,6 +325,23 @@ impl TestApp {
             .expect("run lockbox")
     }
 
+    /// Runs `lockbox ARGS…` on this installation's data with `stdin` as its standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self
+            .command(&self.options, args)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run lockbox");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// Stops the server (SIGKILL), keeping its logs.
     pub fn stop(&mut self) {
         if let Some(mut server) = self.server.take() {

@@ -6,12 +6,7 @@
 use crate::both;
 use crate::common::{self, Backend, Client, TestApp};
 use sha2::{Digest, Sha256};
-use std::{
-    collections::HashMap,
-    io::Write,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{collections::HashMap, time::Duration};
 
 const FILE_SENTINEL: &str = "ns-file-sentinel-3f9a1c-do-not-leak\n";
 const STDIN_SENTINEL: &str = "ns-stdin-sentinel-b27e40-do-not-leak";
@@ -47,33 +42,6 @@ fn add_probe(app: &TestApp) {
         PROBE,
     ]);
     assert!(out.status.success(), "{out:?}");
-}
-
-/// `lockbox ARGS…` on the app's installation with `stdin` as its standard input.
-fn cli_with_stdin(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockbox"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOCKBOX_DATA_DIR", app.data_path())
-        .env("LOCKBOX_LOG", "debug")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(url) = &app.db.url {
-        cmd.env("LOCKBOX_DATABASE_URL", url);
-    }
-    if let Some(key) = &app.options.master_key {
-        cmd.env("LOCKBOX_MASTER_KEY", key);
-    }
-    let mut child = cmd.spawn().expect("run lockbox");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -209,8 +177,7 @@ async fn references_reach_a_local_session(backend: Backend) {
     let mut outputs = Vec::new();
 
     let user_arg = format!("user=@{}", user_file.display());
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -234,8 +201,7 @@ async fn references_reach_a_local_session(backend: Backend) {
         text(&out)
     );
     // The default project has its own `shared` before the cluster-scope one appears.
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -248,8 +214,7 @@ async fn references_reach_a_local_session(backend: Backend) {
     );
     outputs.push(text(&out));
     assert!(out.status.success(), "{}", text(&out));
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &["namespace-secrets", "set", "--cluster", "shared", "token=-"],
         CLUSTER_SENTINEL,
     );
@@ -316,8 +281,7 @@ async fn references_reach_a_local_session(backend: Backend) {
         ]
     );
     // A copy follows its source; it cannot be changed or removed by itself.
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -336,8 +300,7 @@ async fn references_reach_a_local_session(backend: Backend) {
     );
 
     // Replacing bumps the version and drops keys not given again.
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -424,8 +387,7 @@ async fn unusable_references_are_refused(backend: Backend) {
     add_probe(&app);
     let _admin = app.user("admin").await;
     let alice = app.user("alice").await;
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -442,8 +404,7 @@ async fn unusable_references_are_refused(backend: Backend) {
                    namespace_created, created_at) \
                    VALUES ('p-ml', 'ml', '', FALSE, 'lockbox-ml', FALSE, 1)";
     let _: Vec<i64> = common::query_column(&app, project).await;
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -547,7 +508,7 @@ async fn command_line_refuses_values_in_arguments() {
     for (args, message) in refused {
         let mut all = vec!["namespace-secrets", "set", "--project", "default"];
         all.extend(args.iter());
-        let out = cli_with_stdin(&app, &all, "v");
+        let out = app.cli_with_stdin(&all, "v");
         outputs.push(text(&out));
         assert!(!out.status.success(), "{all:?}");
         assert!(text(&out).contains(message), "{all:?}: {}", text(&out));
@@ -557,10 +518,9 @@ async fn command_line_refuses_values_in_arguments() {
         let mut all = vec!["namespace-secrets", "set"];
         all.extend(scope.iter());
         all.extend(["team-creds", "a=-"]);
-        assert!(!cli_with_stdin(&app, &all, "v").status.success(), "{all:?}");
+        assert!(!app.cli_with_stdin(&all, "v").status.success(), "{all:?}");
     }
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
@@ -755,8 +715,7 @@ async fn referenced_values_count_toward_the_session_limit(backend: Backend) {
     let _admin = app.user("admin").await;
     let alice = app.user("alice").await;
     let big = format!("{STDIN_SENTINEL}{}", "x".repeat(100));
-    let out = cli_with_stdin(
-        &app,
+    let out = app.cli_with_stdin(
         &[
             "namespace-secrets",
             "set",
