@@ -171,3 +171,6 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
     assert!(out.len() >= 4, "snapshot has rows: {out:?}");
     out
 }
+
+#[path = "startup/assets.rs"]
+mod assets;

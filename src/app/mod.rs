@@ -6,7 +6,7 @@ mod pages;
 
 use components::header::Header;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -23,6 +23,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Both link the content-hashed names when the site was built with them, so
+                // browsers can keep the files for good (see `server::web::assets`).
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <HydrationScripts options/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
@@ -39,7 +42,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     // Pages render whole on the server (async mode) so they work without JavaScript.
     view! {
-        <Stylesheet id="leptos" href="/pkg/lockbox.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Lockbox".to_string() } else { format!("{page} · Lockbox") }/>
         <Router>
             <a class="skip-link" href="#main">"Skip to main content"</a>

@@ -11,11 +11,13 @@ use crate::{
         web,
     },
 };
-use axum::{extract::State, http::StatusCode, middleware, routing::get, Router};
+use axum::{
+    extract::State, http::StatusCode, middleware, routing::get, serve::ListenerExt, Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// Largest request body accepted (a 64 KiB value, percent-encoded, fits with room to spare).
@@ -47,12 +49,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     let store = LoginSessionStore::new(&db)
         .await
         .map_err(StartError::Sessions)?;
-    let leptos_options = LeptosOptions::builder()
-        .output_name("lockbox")
-        .site_root(config.site_root.display().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(config.listen)
-        .build();
+    let leptos_options = leptos_options(&config);
     let page_cache = (!db.is_postgres()).then(Default::default);
     crate::server::db::environments::seed_demo(&db, crate::server::db::now_ms())
         .await
@@ -71,6 +68,28 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         propagation: Default::default(),
     };
     Ok((state, store))
+}
+
+/// The site's options. A site built with hashed file names has a hash file; the pages then link
+/// the hashed names (Leptos reads the file at each render, by an absolute path here, so the
+/// executable can live anywhere). Without one, the plain names.
+fn leptos_options(config: &Config) -> LeptosOptions {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf));
+    let hash_file = web::assets::find_hash_file(&config.site_root, exe_dir.as_deref());
+    LeptosOptions::builder()
+        .output_name("lockbox")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .hash_files(hash_file.is_some())
+        .hash_file(Arc::from(
+            hash_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| web::assets::HASH_FILE.into()),
+        ))
+        .build()
 }
 
 /// Local processes unless `LOCKBOX_KUBE` asks for Kubernetes.
@@ -129,17 +148,12 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .with_secure(config.secure_cookies)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
-    // The compiled bundle and public assets are plain files: serve them directly rather than
-    // through the app's fallback, which renders pages.
-    let site_root = config.site_root.clone();
-    let router = Router::new()
+    let security = web::headers::SecurityHeaders {
+        hsts: config.secure_cookies,
+    };
+    let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
-        .route_service(
-            "/favicon.svg",
-            tower_http::services::ServeFile::new(site_root.join("favicon.svg")),
-        )
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(options.clone())
         })
@@ -158,11 +172,17 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         // Outermost: every response gets the headers, and the nonce is in place for the page.
         .layer(middleware::from_fn_with_state(
-            web::headers::SecurityHeaders {
-                hsts: config.secure_cookies,
-            },
+            security,
             web::headers::layer,
         ));
+    // The compiled bundle and public files are plain files, the same for everyone: served
+    // directly, beside the pages' layers rather than through them (no session is looked up or
+    // created, no cookie set, no page rendered for a file).
+    let assets = web::assets::router(&config.site_root).layer(middleware::from_fn_with_state(
+        security,
+        web::headers::static_layer,
+    ));
+    let router = pages.merge(assets);
     router.with_state(state)
 }
 
@@ -219,6 +239,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         ),
         Err(e) => tracing::warn!(error = %e, "reaping sessions left by a previous run failed"),
     }
+    if state.leptos_options.hash_files {
+        tracing::info!(hash_file = %state.leptos_options.hash_file, "the site has hashed file names");
+    } else {
+        tracing::info!(
+            site_root = %state.leptos_options.site_root,
+            "no hash file: the site's files have their plain names"
+        );
+    }
     let backend = state.backend.clone();
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -227,6 +255,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Listen(listen, e))?;
+    // Small responses go out at once: with Nagle's algorithm a response written as headers,
+    // then body waited for the client's delayed ACK (about 40 ms per file on a kept-alive
+    // connection).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
     axum::serve(

@@ -1,5 +1,9 @@
 //! Security headers on every response, and the Content-Security-Policy nonce.
 //!
+//! Pages and API responses (`layer`) are never stored by a browser or proxy (`no-store`): they
+//! hold one user's data. Static files (`static_layer`) get their cache policy from the assets
+//! routes and a fixed policy that lets them run nothing if opened as a document.
+//!
 //! Each request gets a fresh random nonce, kept in its extensions: the page render gives it to
 //! every inline script it writes (Leptos' hydration and resource scripts read it with
 //! `use_nonce`), the secrets page cache puts it into a cached copy, and the response's CSP allows
@@ -43,20 +47,12 @@ fn set_if_absent(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) 
     }
 }
 
-pub async fn layer(
-    State(config): State<SecurityHeaders>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let nonce = Nonce::new();
-    req.extensions_mut().insert(CspNonce(nonce.clone()));
-    let mut res = next.run(req).await;
-    let headers = res.headers_mut();
+/// The headers every response carries, whatever it is.
+fn common_headers(headers: &mut HeaderMap, config: SecurityHeaders) {
     let fixed = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
-        (header::CACHE_CONTROL, "no-store"),
     ];
     for (name, value) in fixed {
         set_if_absent(headers, name, HeaderValue::from_static(value));
@@ -68,10 +64,52 @@ pub async fn layer(
             HeaderValue::from_static(HSTS),
         );
     }
+}
+
+/// Pages, API and everything else rendered by the app: a fresh nonce, its policy, `no-store`.
+pub async fn layer(
+    State(config): State<SecurityHeaders>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let nonce = Nonce::new();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    common_headers(headers, config);
+    set_if_absent(
+        headers,
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     // The nonce is URL-safe base64, so the policy is always a valid header value.
     if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
+    res
+}
+
+/// For a static file opened as a document (an SVG, say): nothing runs, nothing loads.
+pub const STATIC_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/// Static files: no nonce (no page is rendered), the assets routes' own `Cache-Control`.
+pub async fn static_layer(
+    State(config): State<SecurityHeaders>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    common_headers(headers, config);
+    set_if_absent(
+        headers,
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(STATIC_POLICY),
+    );
     res
 }
 

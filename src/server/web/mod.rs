@@ -1,7 +1,8 @@
 //! HTTP edges: client addresses, cross-origin protection, API error statuses, security headers,
-//! the flash cookie, multipart forms.
+//! the flash cookie, multipart forms, static files.
 
 pub mod api_errors;
+pub mod assets;
 pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;
