@@ -416,14 +416,21 @@ mod tests {
         assert!(config(&[]).unwrap().previous_master_keys.is_empty());
         let list = format!(" {a} ,\n{b}\n\n");
         let c = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS", list.as_str())]).unwrap();
-        let got: Vec<&str> = c.previous_master_keys.iter().map(|k| k.0.as_str()).collect();
+        let got: Vec<&str> = c
+            .previous_master_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
         assert_eq!(got, [a.as_str(), b.as_str()]);
         let short = base64::engine::general_purpose::STANDARD.encode([3u8; 16]);
         let bad = format!("{a},{short}");
         let e = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS", bad.as_str())])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("LOCKBOX_PREVIOUS_MASTER_KEYS") && e.contains("entry 2"), "{e}");
+        assert!(
+            e.contains("LOCKBOX_PREVIOUS_MASTER_KEYS") && e.contains("entry 2"),
+            "{e}"
+        );
         assert!(!e.contains(&short) && !e.contains(&a), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("previous");
@@ -431,7 +438,9 @@ mod tests {
         let c = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS_FILE", path.to_str().unwrap())]).unwrap();
         assert_eq!(c.previous_master_keys.len(), 2);
         assert_eq!(config(&[]).unwrap().rewrap_batch, 100);
-        let e = config(&[("LOCKBOX_REWRAP_BATCH", "0")]).unwrap_err().to_string();
+        let e = config(&[("LOCKBOX_REWRAP_BATCH", "0")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LOCKBOX_REWRAP_BATCH"), "{e}");
     }
 

@@ -437,7 +437,10 @@ mod tests {
         let e = check(&only_b, &known, &uses(&[&a_id]), &checks)
             .unwrap_err()
             .to_string();
-        assert!(e.contains(&a_id) && e.contains("Nothing was changed"), "{e}");
+        assert!(
+            e.contains(&a_id) && e.contains("Nothing was changed"),
+            "{e}"
+        );
         // B active, A previous: accepted.
         let both = Keyring::with_previous(b, vec![Kek::from_bytes(&[1; 32]).unwrap()]);
         check(&both, &known, &uses(&[&a_id]), &checks).unwrap();

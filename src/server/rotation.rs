@@ -179,8 +179,12 @@ pub async fn run_pass(
             .map(|k| format!("{} ({} keys)", k.key_id, k.user_keys + k.purpose_keys))
             .collect();
         let detail = format!("rewrapping under key id {target} from {}", from.join(", "));
-        if db::rotation::mark_started(db, &target, &event("key.rotation.started", &target, &detail))
-            .await?
+        if db::rotation::mark_started(
+            db,
+            &target,
+            &event("key.rotation.started", &target, &detail),
+        )
+        .await?
         {
             tracing::info!(key_id = %target, pending = pending_before, "key rotation started");
         }

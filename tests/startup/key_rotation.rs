@@ -43,12 +43,21 @@ pub async fn decrypt_with(app: &TestApp, keys: &[&str]) -> Vec<(String, String, 
     });
     let mut out = Vec::new();
     for (id, username, wrapped, key_id) in users {
-        let dek = kek(&key_id).unwrap(&wrapped, &id).expect("data key unwraps");
-        for s in lockbox::server::db::secrets::sealed_all(&db, &id).await.unwrap() {
+        let dek = kek(&key_id)
+            .unwrap(&wrapped, &id)
+            .expect("data key unwraps");
+        for s in lockbox::server::db::secrets::sealed_all(&db, &id)
+            .await
+            .unwrap()
+        {
             let plain = dek
                 .open(&s.value_sealed, &crypto::secret_aad(&id, &s.id))
                 .unwrap_or_else(|e| panic!("{username}/{} does not decrypt: {e}", s.name));
-            out.push((username.clone(), s.name, String::from_utf8(plain.to_vec()).unwrap()));
+            out.push((
+                username.clone(),
+                s.name,
+                String::from_utf8(plain.to_vec()).unwrap(),
+            ));
         }
     }
     let purpose: Vec<(Vec<u8>, String)> = lockbox::on_pool!(&db.read, |p| {
@@ -75,9 +84,16 @@ pub async fn decrypt_with(app: &TestApp, keys: &[&str]) -> Vec<(String, String, 
             });
         for (id, project, name, sealed) in rows {
             let plain = dek
-                .open(&sealed, &crypto::namespace_secret_aad(project.as_deref(), &id))
+                .open(
+                    &sealed,
+                    &crypto::namespace_secret_aad(project.as_deref(), &id),
+                )
                 .unwrap_or_else(|e| panic!("namespace secret {name} does not decrypt: {e}"));
-            out.push(("(namespace)".into(), name, String::from_utf8(plain.to_vec()).unwrap()));
+            out.push((
+                "(namespace)".into(),
+                name,
+                String::from_utf8(plain.to_vec()).unwrap(),
+            ));
         }
     }
     out.sort();
@@ -135,7 +151,10 @@ async fn wait_for_rotation(app: &TestApp) -> serde_json::Value {
         if s["rotation_needed"] == false && s["completed_at"].is_i64() {
             return s;
         }
-        assert!(std::time::Instant::now() < deadline, "rotation did not complete: {s}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotation did not complete: {s}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -160,12 +179,21 @@ async fn populate(app: &TestApp, users: usize) {
         let r = client.create("TOKEN", &format!("token-of-{name}")).await;
         assert_eq!(r.status, 200, "{}", r.body);
         if i % 3 == 0 {
-            let r = client.create("PEM", &format!("-----BEGIN-----\n{name}\n-----END-----")).await;
+            let r = client
+                .create("PEM", &format!("-----BEGIN-----\n{name}\n-----END-----"))
+                .await;
             assert_eq!(r.status, 200, "{}", r.body);
         }
     }
     let out = app.cli_with_stdin(
-        &["namespace-secrets", "set", "--project", "default", "team-creds", "password=-"],
+        &[
+            "namespace-secrets",
+            "set",
+            "--project",
+            "default",
+            "team-creds",
+            "password=-",
+        ],
         "namespace-sentinel-value",
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -179,7 +207,10 @@ fn assert_no_key_material(app: &TestApp, outputs: &[String], keys: &[&str]) {
     for k in keys {
         assert!(!all.contains(k), "a master key appeared in the output");
         // Also without padding, in case something re-encoded it.
-        assert!(!all.contains(k.trim_end_matches('=')), "a master key appeared in the output");
+        assert!(
+            !all.contains(k.trim_end_matches('=')),
+            "a master key appeared in the output"
+        );
     }
 }
 
@@ -187,7 +218,10 @@ async fn rotation_to_a_new_key(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
     let (a_id, b_id) = (id_of(&a), id_of(&b));
-    let fast = [("LOCKBOX_REWRAP_BATCH", "4"), ("LOCKBOX_REWRAP_PAUSE_MS", "0")];
+    let fast = [
+        ("LOCKBOX_REWRAP_BATCH", "4"),
+        ("LOCKBOX_REWRAP_PAUSE_MS", "0"),
+    ];
     let mut app = TestApp::spawn_with(backend, options(&a, &[], &fast)).await;
     populate(&app, 10).await;
     let values = decrypt_with(&app, &[a]).await;
@@ -204,7 +238,12 @@ async fn rotation_to_a_new_key(backend: Backend) {
     app.options = options(&b, &[a], &fast);
     app.start().expect("starts with B active and A previous");
     let alice = app.login("user0000").await;
-    let r = alice.post("/api/secrets/replace", &[("name", "TOKEN"), ("value", "token-of-user0000")]).await;
+    let r = alice
+        .post(
+            "/api/secrets/replace",
+            &[("name", "TOKEN"), ("value", "token-of-user0000")],
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(sorted(alice.names().await), ["PEM", "TOKEN"]);
     let done = wait_for_rotation(&app).await;
@@ -216,17 +255,28 @@ async fn rotation_to_a_new_key(backend: Backend) {
     assert!(text(&out).contains("no rotation needed"), "{}", text(&out));
     assert!(text(&out).contains("can be dropped"), "{}", text(&out));
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM users WHERE dek_key_id <> '{b_id}'")).await,
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM users WHERE dek_key_id <> '{b_id}'")
+        )
+        .await,
         0
     );
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM wrapped_keys WHERE dek_key_id <> '{b_id}'")).await,
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM wrapped_keys WHERE dek_key_id <> '{b_id}'")
+        )
+        .await,
         0
     );
     // No value was re-encrypted (user0000's TOKEN was replaced through the API on purpose).
     let sealed_after: Vec<Vec<u8>> =
         common::query_column(&app, "SELECT value_sealed FROM secrets ORDER BY id").await;
-    let unchanged = sealed_before.iter().filter(|s| sealed_after.contains(s)).count();
+    let unchanged = sealed_before
+        .iter()
+        .filter(|s| sealed_after.contains(s))
+        .count();
     assert_eq!(unchanged, sealed_before.len() - 1);
     assert_eq!(decrypt_with(&app, &[b]).await, values);
     let events: Vec<String> = common::query_column(
@@ -239,7 +289,8 @@ async fn rotation_to_a_new_key(backend: Backend) {
     // Only B: works.
     app.stop();
     app.options = options(&b, &[], &fast);
-    app.start().expect("starts with only B once nothing needs A");
+    app.start()
+        .expect("starts with only B once nothing needs A");
     let alice = app.login("user0000").await;
     assert_eq!(sorted(alice.names().await), ["PEM", "TOKEN"]);
     let r = alice.create("NEW", "after-rotation").await;
@@ -253,9 +304,17 @@ async fn rotation_to_a_new_key(backend: Backend) {
         .start_with(&options(&a, &[], &fast))
         .expect_err("the old key alone must not start");
     outputs.push(failure.output.clone());
-    assert!(failure.output.contains("does not match this database"), "{}", failure.output);
+    assert!(
+        failure.output.contains("does not match this database"),
+        "{}",
+        failure.output
+    );
     assert!(failure.output.contains(&b_id), "{}", failure.output);
-    assert!(failure.output.contains("Nothing was changed"), "{}", failure.output);
+    assert!(
+        failure.output.contains("Nothing was changed"),
+        "{}",
+        failure.output
+    );
     let users_after: Vec<String> =
         common::query_column(&app, "SELECT id || dek_key_id FROM users ORDER BY id").await;
     assert_eq!(users_before, users_after);
@@ -265,14 +324,20 @@ async fn rotation_to_a_new_key(backend: Backend) {
     app.start().expect("B starts again");
     assert_no_key_material(&app, &outputs, &[a, b]);
 }
-both!(rotation_to_a_new_key, crate::key_rotation::rotation_to_a_new_key);
+both!(
+    rotation_to_a_new_key,
+    crate::key_rotation::rotation_to_a_new_key
+);
 
 async fn kill_during_rotation(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
     let b_id = id_of(&b);
     // Small batches with a pause, so the kill lands halfway.
-    let slow = [("LOCKBOX_REWRAP_BATCH", "5"), ("LOCKBOX_REWRAP_PAUSE_MS", "150")];
+    let slow = [
+        ("LOCKBOX_REWRAP_BATCH", "5"),
+        ("LOCKBOX_REWRAP_PAUSE_MS", "150"),
+    ];
     let users = 120;
     let mut app = TestApp::spawn_with(backend, options(&a, &[], &slow)).await;
     populate(&app, users).await;
@@ -290,10 +355,16 @@ async fn kill_during_rotation(backend: Backend) {
     loop {
         let moved = count(&app, &moved_sql).await;
         if moved >= 20 {
-            assert!(moved < total, "the kill must land before the end: {moved}/{total}");
+            assert!(
+                moved < total,
+                "the kill must land before the end: {moved}/{total}"
+            );
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "rotation did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotation did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     app.server.as_mut().unwrap().kill9();
@@ -316,10 +387,17 @@ async fn kill_during_rotation(backend: Backend) {
         "SELECT action FROM audit_events WHERE action LIKE 'key.rotation.%' ORDER BY id",
     )
     .await;
-    assert_eq!(events, ["key.rotation.started", "key.rotation.completed"], "each once");
+    assert_eq!(
+        events,
+        ["key.rotation.started", "key.rotation.completed"],
+        "each once"
+    );
     assert_no_key_material(&app, &[], &[a, b]);
 }
-both!(kill_during_rotation, crate::key_rotation::kill_during_rotation);
+both!(
+    kill_during_rotation,
+    crate::key_rotation::kill_during_rotation
+);
 
 /// What a backup holds of one user: their wrapped data key and sealed values.
 struct Backup {
@@ -383,7 +461,8 @@ async fn live_keys_open(app: &TestApp, keys: &[&str], backup: &Backup) -> bool {
     }
     deks.iter().any(|dek| {
         backup.sealed.iter().any(|(secret_id, sealed)| {
-            dek.open(sealed, &crypto::secret_aad(&backup.user_id, secret_id)).is_ok()
+            dek.open(sealed, &crypto::secret_aad(&backup.user_id, secret_id))
+                .is_ok()
         })
     })
 }
@@ -392,7 +471,10 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
     let (a_id, b_id) = (id_of(&a), id_of(&b));
-    let fast = [("LOCKBOX_REWRAP_BATCH", "2"), ("LOCKBOX_REWRAP_PAUSE_MS", "0")];
+    let fast = [
+        ("LOCKBOX_REWRAP_BATCH", "2"),
+        ("LOCKBOX_REWRAP_PAUSE_MS", "0"),
+    ];
     let mut app = TestApp::spawn_with(backend, options(&a, &[], &fast)).await;
     let _admin = app.user("admin").await;
     let bob = app.user("bob").await;
@@ -445,9 +527,19 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
     // Bob's login session ends at once; carol is untouched.
     assert_eq!(bob.post("/api/secrets/list", &[]).await.status, 401);
     assert_eq!(carol.names().await, vec!["CAROL_TOKEN"]);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE username = 'bob'").await, 0);
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM secrets WHERE user_id = '{}'", backup.user_id)).await,
+        count(&app, "SELECT COUNT(*) FROM users WHERE username = 'bob'").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM secrets WHERE user_id = '{}'",
+                backup.user_id
+            )
+        )
+        .await,
         0
     );
     // His audit events stay, and the deletion is one of them.
@@ -456,8 +548,16 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
         "SELECT action FROM audit_events WHERE actor_name = 'bob' OR target = 'bob' ORDER BY id",
     )
     .await;
-    assert_eq!(actions.iter().filter(|a| *a == "secret.created").count(), 2, "{actions:?}");
-    assert_eq!(actions.last().map(String::as_str), Some("user.deleted"), "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| *a == "secret.created").count(),
+        2,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("user.deleted"),
+        "{actions:?}"
+    );
     // No key in the live database opens his ciphertexts ...
     assert!(!live_keys_open(&app, &[a], &backup).await);
     // ... and on SQLite his wrapped key's bytes are gone from the files, not just unlinked.
@@ -465,7 +565,9 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
         app.stop();
         for (path, bytes) in app.data_files() {
             assert!(
-                !bytes.windows(backup.dek_wrapped.len()).any(|w| w == backup.dek_wrapped),
+                !bytes
+                    .windows(backup.dek_wrapped.len())
+                    .any(|w| w == backup.dek_wrapped),
                 "bob's wrapped key is still in {}",
                 path.display()
             );
@@ -534,17 +636,26 @@ async fn rotating_the_generated_key_file() {
     populate(&app, 3).await;
     let key_file = app.data_path().join("master.key");
     let previous_file = app.data_path().join("master.key.previous");
-    let old_key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    let old_key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
     let values = decrypt_with(&app, &[old_key.as_str()]).await;
     app.stop();
 
     let out = app.cli(&["keys", "rotate"]);
     let mut outputs = vec![text(&out)];
     assert!(out.status.success(), "{}", text(&out));
-    let new_key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    let new_key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
     assert_ne!(new_key, old_key);
     assert!(text(&out).contains(&id_of(&new_key)), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&previous_file).unwrap().trim(), old_key);
+    assert_eq!(
+        std::fs::read_to_string(&previous_file).unwrap().trim(),
+        old_key
+    );
     for f in [&key_file, &previous_file] {
         let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", f.display());
@@ -556,7 +667,10 @@ async fn rotating_the_generated_key_file() {
     wait_for_rotation(&app).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while previous_file.exists() {
-        assert!(std::time::Instant::now() < deadline, "the old key was not destroyed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old key was not destroyed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(decrypt_with(&app, &[new_key.as_str()]).await, values);
@@ -569,7 +683,11 @@ async fn rotating_the_generated_key_file() {
     let out = env_app.cli(&["keys", "rotate"]);
     outputs.push(text(&out));
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("LOCKBOX_PREVIOUS_MASTER_KEYS"), "{}", text(&out));
+    assert!(
+        text(&out).contains("LOCKBOX_PREVIOUS_MASTER_KEYS"),
+        "{}",
+        text(&out)
+    );
     assert!(!env_app.data_path().join("master.key.previous").exists());
     assert_no_key_material(&app, &outputs, &[old_key.as_str(), new_key.as_str()]);
 }
@@ -587,7 +705,9 @@ async fn rotation_under_load() {
     let mut app = TestApp::spawn_with(Backend::Sqlite, options(a, &[], &quiet)).await;
     let bencher = app.user("bencher").await;
     for i in 1..=100 {
-        let r = bencher.create(&format!("SECRET_{i:03}"), &format!("value number {i}")).await;
+        let r = bencher
+            .create(&format!("SECRET_{i:03}"), &format!("value number {i}"))
+            .await;
         assert_eq!(r.status, 200);
     }
     app.stop();

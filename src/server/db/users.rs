@@ -102,7 +102,9 @@ pub async fn key_ids_in_use(db: &Db) -> sqlx::Result<Vec<String>> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Deletion {
     /// The account, its secrets and its wrapped data key are gone; `secrets` were deleted.
-    Deleted { secrets: u64 },
+    Deleted {
+        secrets: u64,
+    },
     NotFound,
     /// The account is the last active admin: it stays.
     LastAdmin,
