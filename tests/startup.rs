@@ -3,6 +3,8 @@
 #![cfg(feature = "ssr")]
 
 mod common;
+#[path = "startup/key_rotation.rs"]
+mod key_rotation;
 
 use common::{Backend, ServerOptions, TestApp};
 use std::os::unix::fs::PermissionsExt;

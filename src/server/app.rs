@@ -231,6 +231,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tokio::spawn(crate::server::auth::password::warm_up());
     spawn_housekeeping(&state, store.clone());
     start_propagation(&state);
+    start_rotation(&state);
     match crate::server::sessions::service::reap(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
@@ -275,6 +276,23 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     // Sessions and their files must not outlive the server.
     backend.shutdown().await;
     Ok(())
+}
+
+/// Rewraps, in the background, whatever previous keys still wrap; once nothing needs them,
+/// generated previous keys are destroyed.
+fn start_rotation(state: &AppState) {
+    let config = state.config.clone();
+    crate::server::rotation::spawn(
+        state.db.clone(),
+        state.keyring.clone(),
+        config.rewrap_batch,
+        config.rewrap_pause,
+        move |in_use| {
+            if let Err(e) = keys::forget_unused_previous(&config, in_use) {
+                tracing::warn!(error = %e, "removing unused previous master keys failed");
+            }
+        },
+    );
 }
 
 /// Copies cluster-wide secrets into every project: from Secrets in the system namespace on

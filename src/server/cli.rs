@@ -54,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::server::propagation::cli::ClusterSecretsCommand,
     },
+    /// Master keys: `status` (and rotation progress), `rotate`, `forget-previous`.
+    Keys {
+        #[command(subcommand)]
+        command: crate::server::keys_cli::KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,6 +79,8 @@ enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Delete an account: stop its sessions, delete its secrets, destroy its data key.
+    DeleteUser { username: String },
 }
 
 fn read_password() -> std::io::Result<Zeroizing<String>> {
@@ -150,6 +157,10 @@ pub async fn run() -> ExitCode {
         Command::ClusterSecrets { command } => {
             crate::server::propagation::cli::run(config, command).await
         }
+        Command::Keys { command } => crate::server::keys_cli::run(config, command).await,
+        Command::Admin {
+            command: AdminCommand::DeleteUser { username },
+        } => crate::server::keys_cli::delete_user(config, &username).await,
         Command::Environments { command } => {
             let (state, _) = match app::prepare(config).await {
                 Ok(s) => s,

@@ -49,6 +49,15 @@ pub struct Config {
     pub database_url: SecretSetting,
     pub listen: SocketAddr,
     pub master_key: Option<SecretSetting>,
+    /// Keys still accepted for unwrapping while rotation moves everything to `master_key`
+    /// (`LOCKBOX_PREVIOUS_MASTER_KEYS[_FILE]`: base64 keys separated by commas or newlines),
+    /// each checked to be a well-formed key.
+    pub previous_master_keys: Vec<SecretSetting>,
+    /// How many wrapped keys one rewrap transaction moves (`LOCKBOX_REWRAP_BATCH`, 100).
+    pub rewrap_batch: usize,
+    /// The pause between two rewrap batches, so serving keeps the database
+    /// (`LOCKBOX_REWRAP_PAUSE_MS`, 20).
+    pub rewrap_pause: Duration,
     pub allow_signup: bool,
     pub secure_cookies: bool,
     pub session_idle: Duration,
@@ -119,6 +128,29 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             }
             (None, None) => Ok(None),
         }
+    }
+
+    /// A secret list of master keys: base64 keys separated by commas or newlines. An entry that
+    /// is not a key is reported by its position, never by its text.
+    fn key_list(&self, name: &'static str) -> Result<Vec<SecretSetting>, ConfigError> {
+        let Some(text) = self.secret(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut keys = Vec::new();
+        for (i, entry) in split_key_list(&text.0).into_iter().enumerate() {
+            if let Err(e) = crate::server::crypto::Kek::from_base64(&entry) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "entry {} is not a master key: {e} (each must be 32 random bytes in \
+                         base64, separated by commas or newlines)",
+                        i + 1
+                    ),
+                });
+            }
+            keys.push(SecretSetting(entry));
+        }
+        Ok(keys)
     }
 
     fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -294,6 +326,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(Config {
             listen: self.parse("LOCKBOX_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             master_key: self.secret("LOCKBOX_MASTER_KEY")?,
+            previous_master_keys: self.key_list("LOCKBOX_PREVIOUS_MASTER_KEYS")?,
+            rewrap_batch: match self.parse("LOCKBOX_REWRAP_BATCH", 100usize)? {
+                n @ 1..=10_000 => n,
+                n => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOCKBOX_REWRAP_BATCH",
+                        reason: format!("expected 1 to 10000, got {n}"),
+                    })
+                }
+            },
+            rewrap_pause: Duration::from_millis(self.parse("LOCKBOX_REWRAP_PAUSE_MS", 20u64)?),
             allow_signup: self.flag("LOCKBOX_ALLOW_SIGNUP", false)?,
             secure_cookies: self.flag("LOCKBOX_SECURE_COOKIES", false)?,
             session_idle: Duration::from_secs(idle_minutes.max(1) * 60),
@@ -333,6 +376,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
+/// The entries of a key list (commas or newlines; blanks ignored).
+pub fn split_key_list(text: &str) -> Vec<zeroize::Zeroizing<String>> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| zeroize::Zeroizing::new(e.to_string()))
+        .collect()
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Env(|name: &str| std::env::var(name).ok()).config()
@@ -354,6 +406,42 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Env(move |name: &str| map.get(name).cloned()).config()
+    }
+
+    #[test]
+    fn previous_master_keys_are_a_checked_list_that_never_echoes_a_key() {
+        use base64::Engine;
+        let a = base64::engine::general_purpose::STANDARD.encode([1u8; 32]);
+        let b = base64::engine::general_purpose::STANDARD.encode([2u8; 32]);
+        assert!(config(&[]).unwrap().previous_master_keys.is_empty());
+        let list = format!(" {a} ,\n{b}\n\n");
+        let c = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS", list.as_str())]).unwrap();
+        let got: Vec<&str> = c
+            .previous_master_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
+        assert_eq!(got, [a.as_str(), b.as_str()]);
+        let short = base64::engine::general_purpose::STANDARD.encode([3u8; 16]);
+        let bad = format!("{a},{short}");
+        let e = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("LOCKBOX_PREVIOUS_MASTER_KEYS") && e.contains("entry 2"),
+            "{e}"
+        );
+        assert!(!e.contains(&short) && !e.contains(&a), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("previous");
+        std::fs::write(&path, format!("{a}\n{b}\n")).unwrap();
+        let c = config(&[("LOCKBOX_PREVIOUS_MASTER_KEYS_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(c.previous_master_keys.len(), 2);
+        assert_eq!(config(&[]).unwrap().rewrap_batch, 100);
+        let e = config(&[("LOCKBOX_REWRAP_BATCH", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LOCKBOX_REWRAP_BATCH"), "{e}");
     }
 
     #[test]

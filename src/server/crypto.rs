@@ -204,6 +204,36 @@ impl Kek {
     }
 }
 
+/// What a wrapped key is bound to: a user's data key, or a data key kept for a purpose.
+#[derive(Clone, Copy, Debug)]
+pub enum WrappedFor<'a> {
+    User(&'a str),
+    Purpose(&'a str),
+}
+
+impl WrappedFor<'_> {
+    fn aad(&self) -> Vec<u8> {
+        match self {
+            WrappedFor::User(id) => data_key_aad(id),
+            WrappedFor::Purpose(p) => purpose_key_aad(p),
+        }
+    }
+}
+
+/// Moves a wrapped data key from one KEK to another, binding unchanged: the data key itself (and
+/// so every value it sealed) stays the same, and it is in memory only inside this call.
+pub fn rewrap(
+    from: &Kek,
+    to: &Kek,
+    wrapped: &[u8],
+    bound_to: WrappedFor<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    let aad = bound_to.aad();
+    let key = open_with(&cipher(&from.key), wrapped, &aad)?;
+    let key = key_from_slice(&key)?;
+    Ok(seal_with(&cipher(&to.key), key.as_ref(), &aad))
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
@@ -343,6 +373,25 @@ mod tests {
         assert!(dk
             .open(&cluster, &namespace_secret_aad(Some("cluster"), "n1"))
             .is_err());
+    }
+
+    #[test]
+    fn rewrap_moves_a_data_key_to_another_kek_and_keeps_its_binding() {
+        let (old, new) = (Kek::generate(), Kek::generate());
+        let dk = DataKey::generate();
+        let sealed = dk.seal(VALUE, b"x");
+        let wrapped = old.wrap(&dk, "u1");
+        let moved = rewrap(&old, &new, &wrapped, WrappedFor::User("u1")).unwrap();
+        assert!(old.unwrap(&moved, "u1").is_err());
+        assert!(new.unwrap(&moved, "u2").is_err());
+        let back = new.unwrap(&moved, "u1").unwrap();
+        assert_eq!(back.open(&sealed, b"x").unwrap().as_slice(), VALUE);
+        // A purpose key keeps its purpose; the wrong KEK or binding is refused.
+        let wp = old.wrap_purpose_key(&dk, "namespace-secrets");
+        let mp = rewrap(&old, &new, &wp, WrappedFor::Purpose("namespace-secrets")).unwrap();
+        assert!(new.unwrap_purpose_key(&mp, "namespace-secrets").is_ok());
+        assert!(rewrap(&new, &old, &wrapped, WrappedFor::User("u1")).is_err());
+        assert!(rewrap(&old, &new, &wrapped, WrappedFor::Purpose("u1")).is_err());
     }
 
     #[test]

@@ -1,12 +1,17 @@
-//! The keyring: where the master key (KEK) comes from, and the start-up key check that refuses a
-//! wrong key before anything is written.
+//! The keyring: where the master keys (KEKs) come from, the start-up key check that refuses a
+//! key set which cannot open this database before anything is written, and the generated key
+//! files of the embedded default (`master.key`, `master.key.previous`).
 
 use crate::server::{
-    config::Config,
+    config::{split_key_list, Config},
     crypto::{CryptoError, Kek},
-    db::{self, Db},
+    db::{self, rotation::KeyUse, Db},
 };
-use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
+use std::{
+    io::Write,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -21,6 +26,13 @@ pub enum KeyError {
     )]
     WrongKey { expected: String, given: String },
     #[error(
+        "the master key does not match this database: it holds data keys wrapped by key id \
+         {missing}, which this server does not hold (it holds {held}). Give that key as \
+         LOCKBOX_MASTER_KEY, or list it in LOCKBOX_PREVIOUS_MASTER_KEYS while a rotation moves \
+         everything to the new key. Nothing was changed."
+    )]
+    MissingKeys { missing: String, held: String },
+    #[error(
         "this database holds encrypted data (key id {expected}) but no master key was given and \
          {path} does not exist. Set LOCKBOX_MASTER_KEY (or LOCKBOX_MASTER_KEY_FILE) to the original \
          key. Nothing was changed."
@@ -28,28 +40,66 @@ pub enum KeyError {
     MissingKey { expected: String, path: String },
     #[error("the key check for key id {0} failed: the stored check does not open with this key")]
     CheckFailed(String),
+    #[error(
+        "the master key comes from LOCKBOX_MASTER_KEY or LOCKBOX_MASTER_KEY_FILE, so Lockbox \
+         does not rotate it itself; follow the rolling procedure instead (nothing was changed)"
+    )]
+    NotAKeyFile,
     #[error("database error during the key check: {0}")]
     Db(#[from] sqlx::Error),
 }
 
-/// The keys this server holds. One active KEK wraps new data keys; rotation (a later issue)
-/// will add retired ones that still unwrap old data keys.
+/// The keys this server holds: one active KEK wraps new data keys; previous ones still unwrap
+/// data keys that rotation has not yet moved to the active one.
 pub struct Keyring {
     active: Kek,
+    previous: Vec<Kek>,
 }
 
 impl Keyring {
     pub fn new(active: Kek) -> Self {
-        Self { active }
+        Self::with_previous(active, Vec::new())
+    }
+
+    /// Duplicates (and the active key listed again as previous) are dropped.
+    pub fn with_previous(active: Kek, previous: Vec<Kek>) -> Self {
+        let mut kept: Vec<Kek> = Vec::new();
+        for k in previous {
+            if k.id() != active.id() && !kept.iter().any(|p| p.id() == k.id()) {
+                kept.push(k);
+            }
+        }
+        Self {
+            active,
+            previous: kept,
+        }
     }
 
     pub fn active(&self) -> &Kek {
         &self.active
     }
 
+    pub fn previous(&self) -> &[Kek] {
+        &self.previous
+    }
+
     /// The KEK with this id, if held.
     pub fn get(&self, key_id: &str) -> Option<&Kek> {
-        (self.active.id() == key_id).then_some(&self.active)
+        std::iter::once(&self.active)
+            .chain(&self.previous)
+            .find(|k| k.id() == key_id)
+    }
+
+    pub fn holds(&self, key_id: &str) -> bool {
+        self.get(key_id).is_some()
+    }
+
+    /// Every held key id, the active one first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.active)
+            .chain(&self.previous)
+            .map(Kek::id)
+            .collect()
     }
 }
 
@@ -57,33 +107,74 @@ pub fn key_file_path(config: &Config) -> PathBuf {
     config.data_dir.join("master.key")
 }
 
-/// Loads the KEK and checks it against the database. Generates a key file only for a database
-/// that holds no encrypted data yet.
+/// The generated keys that `lockbox keys rotate` retired, kept until nothing uses them.
+pub fn previous_key_file_path(config: &Config) -> PathBuf {
+    config.data_dir.join("master.key.previous")
+}
+
+fn bad_file(path: &Path, reason: impl ToString) -> KeyError {
+    KeyError::BadKeyFile {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads a key file (one key, or a list for the previous-keys file) that must be private.
+fn read_key_file(path: &Path) -> std::io::Result<zeroize::Zeroizing<String>> {
+    crate::server::data_dir::secure_existing_file(path)?;
+    std::fs::read_to_string(path).map(zeroize::Zeroizing::new)
+}
+
+fn read_previous_file(path: &Path) -> Result<Vec<Kek>, KeyError> {
+    match read_key_file(path) {
+        Ok(text) => split_key_list(&text)
+            .iter()
+            .map(|k| Kek::from_base64(k).map_err(|e| bad_file(path, e)))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(bad_file(path, e)),
+    }
+}
+
+/// The previous keys: `LOCKBOX_PREVIOUS_MASTER_KEYS`, and with the generated key file, the
+/// keys `lockbox keys rotate` retired.
+fn previous_keys(config: &Config) -> Result<Vec<Kek>, KeyError> {
+    let mut keys = Vec::new();
+    for k in &config.previous_master_keys {
+        // Checked while parsing the configuration already.
+        keys.push(Kek::from_base64(&k.0).map_err(KeyError::BadKey)?);
+    }
+    if config.master_key.is_none() {
+        keys.extend(read_previous_file(&previous_key_file_path(config))?);
+    }
+    Ok(keys)
+}
+
+/// What the start-up check found: which keys wrap something, and whether a rotation is needed.
+pub struct CheckReport {
+    pub in_use: Vec<KeyUse>,
+}
+
+/// Loads the keyring and checks it against the database. Generates a key file only for a
+/// database that holds no encrypted data yet. Refuses, changing nothing, a key set that lacks a
+/// key some row needs.
 pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
     let checks = db::keyring::all(db).await?;
+    let in_use = db::rotation::use_by_key(db).await?;
     let mut known: Vec<String> = checks.iter().map(|c| c.key_id.clone()).collect();
-    let wrapping = db::users::key_ids_in_use(db)
-        .await?
-        .into_iter()
-        .chain(db::wrapped_keys::key_ids_in_use(db).await?);
-    for id in wrapping {
-        if !known.contains(&id) {
-            known.push(id);
+    for u in &in_use {
+        if !known.contains(&u.key_id) {
+            known.push(u.key_id.clone());
         }
     }
     let expected = known.join(", ");
 
-    let kek = match &config.master_key {
+    let active = match &config.master_key {
         Some(text) => Kek::from_base64(&text.0).map_err(KeyError::BadKey)?,
         None => {
             let path = key_file_path(config);
-            let read = crate::server::data_dir::secure_existing_file(&path)
-                .and_then(|()| std::fs::read_to_string(&path));
-            match read {
-                Ok(text) => Kek::from_base64(&text).map_err(|e| KeyError::BadKeyFile {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?,
+            match read_key_file(&path) {
+                Ok(text) => Kek::from_base64(&text).map_err(|e| bad_file(&path, e))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if !known.is_empty() {
                         return Err(KeyError::MissingKey {
@@ -92,10 +183,7 @@ pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
                         });
                     }
                     let kek = Kek::generate();
-                    write_key_file(&path, &kek).map_err(|e| KeyError::BadKeyFile {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?;
+                    write_key_file_new(&path, &kek).map_err(|e| bad_file(&path, e))?;
                     tracing::warn!(
                         path = %path.display(),
                         "generated a master key file for the embedded default; keep it safe and \
@@ -103,34 +191,125 @@ pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
                     );
                     kek
                 }
-                Err(e) => {
-                    return Err(KeyError::BadKeyFile {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(bad_file(&path, e)),
             }
         }
     };
-
-    if !known.is_empty() && !known.iter().any(|id| id == kek.id()) {
-        return Err(KeyError::WrongKey {
-            expected,
-            given: kek.id().to_string(),
-        });
+    let keyring = Keyring::with_previous(active, previous_keys(config)?);
+    check(&keyring, &known, &in_use, &checks)?;
+    if !checks.iter().any(|c| c.key_id == keyring.active().id()) {
+        let kek = keyring.active();
+        db::keyring::insert(db, kek.id(), &kek.check_blob(), db::now_ms()).await?;
     }
-    match checks.iter().find(|c| c.key_id == kek.id()) {
-        Some(check) if !kek.verify_check_blob(&check.check_blob) => {
-            return Err(KeyError::CheckFailed(kek.id().to_string()))
-        }
-        Some(_) => {}
-        None => db::keyring::insert(db, kek.id(), &kek.check_blob(), db::now_ms()).await?,
-    }
-    tracing::info!(key_id = kek.id(), "master key checked");
-    Ok(Keyring::new(kek))
+    log_report(&keyring, &CheckReport { in_use });
+    Ok(keyring)
 }
 
-fn write_key_file(path: &std::path::Path, kek: &Kek) -> std::io::Result<()> {
+/// The rules of the start-up check, with no side effects.
+fn check(
+    keyring: &Keyring,
+    known: &[String],
+    in_use: &[KeyUse],
+    checks: &[db::keyring::KeyCheck],
+) -> Result<(), KeyError> {
+    let missing: Vec<&str> = in_use
+        .iter()
+        .filter(|u| !keyring.holds(&u.key_id))
+        .map(|u| u.key_id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(KeyError::MissingKeys {
+            missing: missing.join(", "),
+            held: keyring.ids().join(", "),
+        });
+    }
+    // A database that knows keys but wraps nothing yet still refuses a key set that shares
+    // none of them: a wrong key is caught before it writes anything.
+    if !known.is_empty() && !known.iter().any(|id| keyring.holds(id)) {
+        return Err(KeyError::WrongKey {
+            expected: known.join(", "),
+            given: keyring.active().id().to_string(),
+        });
+    }
+    for c in checks {
+        if let Some(kek) = keyring.get(&c.key_id) {
+            if !kek.verify_check_blob(&c.check_blob) {
+                return Err(KeyError::CheckFailed(c.key_id.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn log_report(keyring: &Keyring, report: &CheckReport) {
+    let active = keyring.active().id();
+    for u in &report.in_use {
+        tracing::info!(
+            key_id = %u.key_id,
+            active = u.key_id == active,
+            user_keys = u.user_keys,
+            purpose_keys = u.purpose_keys,
+            "master key in use"
+        );
+    }
+    let retiring: Vec<&str> = report
+        .in_use
+        .iter()
+        .filter(|u| u.key_id != active)
+        .map(|u| u.key_id.as_str())
+        .collect();
+    if retiring.is_empty() {
+        tracing::info!(key_id = active, "master key checked; no rotation needed");
+    } else {
+        tracing::warn!(
+            key_id = active,
+            still_needed = %retiring.join(", "),
+            "master key checked; keys are still wrapped by previous master keys, a rotation is \
+             needed (it runs in the background while serving)"
+        );
+    }
+    let unused: Vec<&str> = keyring
+        .previous()
+        .iter()
+        .map(Kek::id)
+        .filter(|id| !report.in_use.iter().any(|u| u.key_id == *id))
+        .collect();
+    if !unused.is_empty() {
+        tracing::info!(
+            key_ids = %unused.join(", "),
+            "previous master keys that no longer wrap anything can be dropped"
+        );
+    }
+}
+
+/// Writes `contents` to `path` atomically with mode 0600: a private temporary file in the same
+/// directory, synced, renamed over the target, and the directory synced.
+fn write_private_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_key_file_new(path: &Path, kek: &Kek) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -142,4 +321,134 @@ fn write_key_file(path: &std::path::Path, kek: &Kek) -> std::io::Result<()> {
     file.write_all(kek.to_base64().as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()
+}
+
+fn key_list_text(keys: &[&Kek]) -> zeroize::Zeroizing<String> {
+    let mut text = zeroize::Zeroizing::new(String::new());
+    for k in keys {
+        text.push_str(&k.to_base64());
+        text.push('\n');
+    }
+    text
+}
+
+/// Rotates the generated key file: the current key joins `master.key.previous`, then a new key
+/// replaces `master.key` (both written atomically, 0600). In that order, a crash between the
+/// two leaves the old key in both files, never in neither. Returns (old id, new id).
+pub fn rotate_key_file(config: &Config) -> Result<(String, String), KeyError> {
+    if config.master_key.is_some() {
+        return Err(KeyError::NotAKeyFile);
+    }
+    let path = key_file_path(config);
+    let current = read_key_file(&path).map_err(|e| bad_file(&path, e))?;
+    let old = Kek::from_base64(&current).map_err(|e| bad_file(&path, e))?;
+    let previous_path = previous_key_file_path(config);
+    let mut previous = read_previous_file(&previous_path)?;
+    if !previous.iter().any(|k| k.id() == old.id()) {
+        previous.push(Kek::from_base64(&current).map_err(|e| bad_file(&path, e))?);
+    }
+    let list: Vec<&Kek> = previous.iter().collect();
+    write_private_atomically(&previous_path, key_list_text(&list).as_bytes())
+        .map_err(|e| bad_file(&previous_path, e))?;
+    let new = Kek::generate();
+    write_private_atomically(&path, key_list_text(&[&new]).as_bytes())
+        .map_err(|e| bad_file(&path, e))?;
+    tracing::info!(
+        old_key_id = old.id(),
+        new_key_id = new.id(),
+        "rotated the master key file"
+    );
+    Ok((old.id().to_string(), new.id().to_string()))
+}
+
+/// Removes from `master.key.previous` the keys that wrap nothing in `in_use` (the file goes when
+/// it empties). This destroys them: a backup whose keys only they wrap can no longer be read.
+/// Returns the ids removed.
+pub fn forget_unused_previous(config: &Config, in_use: &[KeyUse]) -> Result<Vec<String>, KeyError> {
+    if config.master_key.is_some() {
+        return Ok(Vec::new());
+    }
+    let path = previous_key_file_path(config);
+    let previous = read_previous_file(&path)?;
+    let used = |k: &Kek| in_use.iter().any(|u| u.key_id == k.id());
+    let (keep, drop): (Vec<&Kek>, Vec<&Kek>) = previous.iter().partition(|k| used(*k));
+    if drop.is_empty() {
+        return Ok(Vec::new());
+    }
+    if keep.is_empty() {
+        std::fs::remove_file(&path).map_err(|e| bad_file(&path, e))?;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+    } else {
+        write_private_atomically(&path, key_list_text(&keep).as_bytes())
+            .map_err(|e| bad_file(&path, e))?;
+    }
+    let ids: Vec<String> = drop.iter().map(|k| k.id().to_string()).collect();
+    tracing::info!(key_ids = %ids.join(", "), "destroyed previous master keys that no longer wrap anything");
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uses(ids: &[&str]) -> Vec<KeyUse> {
+        ids.iter()
+            .map(|id| KeyUse {
+                key_id: id.to_string(),
+                user_keys: 1,
+                purpose_keys: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keyring_finds_active_and_previous_and_drops_duplicates() {
+        let a = Kek::from_bytes(&[1; 32]).unwrap();
+        let b = Kek::from_bytes(&[2; 32]).unwrap();
+        let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+        let ring = Keyring::with_previous(
+            b,
+            vec![
+                a,
+                Kek::from_bytes(&[1; 32]).unwrap(),
+                Kek::from_bytes(&[2; 32]).unwrap(),
+            ],
+        );
+        assert_eq!(ring.ids(), [b_id.as_str(), a_id.as_str()]);
+        assert_eq!(ring.get(&a_id).unwrap().id(), a_id);
+        assert!(ring.get("0000").is_none());
+    }
+
+    #[test]
+    fn check_names_a_missing_key_and_accepts_any_held_one() {
+        let a = Kek::from_bytes(&[1; 32]).unwrap();
+        let a_id = a.id().to_string();
+        let b = Kek::from_bytes(&[2; 32]).unwrap();
+        let b_id = b.id().to_string();
+        let checks = vec![db::keyring::KeyCheck {
+            key_id: a_id.clone(),
+            check_blob: a.check_blob(),
+        }];
+        let known = vec![a_id.clone()];
+        // Only B: the rows need A.
+        let only_b = Keyring::new(Kek::from_bytes(&[2; 32]).unwrap());
+        let e = check(&only_b, &known, &uses(&[&a_id]), &checks)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&a_id) && e.contains("Nothing was changed"),
+            "{e}"
+        );
+        // B active, A previous: accepted.
+        let both = Keyring::with_previous(b, vec![Kek::from_bytes(&[1; 32]).unwrap()]);
+        check(&both, &known, &uses(&[&a_id]), &checks).unwrap();
+        // Nothing wrapped yet, but the database knows only A: B alone is a wrong key.
+        let e = check(&only_b, &known, &[], &checks).unwrap_err();
+        assert!(matches!(e, KeyError::WrongKey { .. }), "{e}");
+        // After the rotation (rows under B, A's check row kept): B alone is fine.
+        let known = vec![a_id.clone(), b_id.clone()];
+        check(&only_b, &known, &uses(&[&b_id]), &checks).unwrap();
+    }
 }

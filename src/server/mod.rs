@@ -1,5 +1,6 @@
 //! Everything that runs only on the server.
 
+pub mod account_deletion;
 pub mod accounts;
 pub mod app;
 pub mod auth;
@@ -12,12 +13,14 @@ pub mod environments;
 pub mod environments_cli;
 pub mod error;
 pub mod keys;
+pub mod keys_cli;
 pub mod kube;
 pub mod namespace_secrets;
 pub mod namespace_secrets_cli;
 pub mod projects;
 pub mod projects_cli;
 pub mod propagation;
+pub mod rotation;
 pub mod secrets;
 pub mod sessions;
 pub mod state;

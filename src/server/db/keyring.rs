@@ -28,3 +28,13 @@ pub async fn insert(db: &Db, key_id: &str, check_blob: &[u8], now: i64) -> sqlx:
     .await
     .map(|_| ()))
 }
+
+/// The key most recently introduced (its key check was stored when a server or command first
+/// ran with it as the active key): where rewrap goes.
+pub async fn newest(db: &Db) -> sqlx::Result<Option<String>> {
+    on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT key_id FROM keyring ORDER BY created_at DESC, key_id LIMIT 1"
+    )
+    .fetch_optional(p)
+    .await)
+}

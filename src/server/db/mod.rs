@@ -8,6 +8,7 @@ pub mod keyring;
 pub mod namespace_copies;
 pub mod namespace_secrets;
 pub mod projects;
+pub mod rotation;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;

@@ -1,6 +1,6 @@
 //! Account rows.
 
-use super::{Db, Pool};
+use super::{audit::AuditEvent, Db, Pool};
 use crate::on_pool;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -96,4 +96,106 @@ pub async fn key_ids_in_use(db: &Db) -> sqlx::Result<Vec<String>> {
     )
     .fetch_all(p)
     .await)
+}
+
+/// How a deletion ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// The account, its secrets and its wrapped data key are gone; `secrets` were deleted.
+    Deleted {
+        secrets: u64,
+    },
+    NotFound,
+    /// The account is the last active admin: it stays.
+    LastAdmin,
+}
+
+const ACTIVE_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE is_admin AND NOT disabled";
+
+/// How many admins can act (for refusing the last one's removal early with a clear message).
+pub async fn active_admins(db: &Db) -> sqlx::Result<i64> {
+    on_pool!(&db.read, |p| sqlx::query_scalar(ACTIVE_ADMINS)
+        .fetch_one(p)
+        .await)
+}
+
+/// Deletes an account in one transaction with its audit event: its secrets, then the row that
+/// holds its wrapped data key (its sessions' records and memberships go with it by cascade;
+/// audit events name actors as text and stay). The last active admin is refused inside the
+/// transaction, so two admins deleting each other cannot both succeed.
+///
+/// On SQLite the deletion runs with `secure_delete`, so the freed bytes (the wrapped key, the
+/// sealed values) are overwritten rather than left in free pages, and the WAL is checkpointed
+/// afterwards so the old page images leave it too. PostgreSQL keeps dead row versions until
+/// vacuum: there, as for backups, destroying the KEK that wrapped the key is what shreds it.
+pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<Deletion> {
+    macro_rules! body {
+        ($tx:expr) => {{
+            let tx = $tx;
+            let row: Option<(bool, bool)> =
+                sqlx::query_as("SELECT is_admin, disabled FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some((is_admin, disabled)) = row else {
+                return Ok(Deletion::NotFound);
+            };
+            if is_admin && !disabled {
+                let admins: i64 = sqlx::query_scalar(ACTIVE_ADMINS)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if admins <= 1 {
+                    return Ok(Deletion::LastAdmin);
+                }
+            }
+            let secrets = sqlx::query("DELETE FROM secrets WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            crate::insert_audit!(&mut **tx, event)?;
+            secrets
+        }};
+    }
+    match &db.write {
+        Pool::Sqlite(p) => {
+            let mut conn = p.acquire().await?;
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(&mut *conn)
+                .await?;
+            let outcome: sqlx::Result<Deletion> = async {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let secrets = body!(&mut tx);
+                tx.commit().await?;
+                Ok(Deletion::Deleted { secrets })
+            }
+            .await;
+            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+                .execute(&mut *conn)
+                .await;
+            if matches!(outcome, Ok(Deletion::Deleted { .. })) {
+                // Best effort: a long reader can hold the WAL; the next checkpoint finishes.
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *conn)
+                    .await
+                {
+                    tracing::warn!(error = %e, "checkpoint after a user deletion failed");
+                }
+            }
+            outcome
+        }
+        Pool::Postgres(p) => {
+            let mut tx = p.begin().await?;
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            let secrets = body!(&mut tx);
+            tx.commit().await?;
+            Ok(Deletion::Deleted { secrets })
+        }
+    }
 }
