@@ -29,6 +29,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error("refusing to start: {0}")]
     Key(#[from] keys::KeyError),
+    #[error("refusing to start: {0}")]
+    Audit(String),
     #[error("cannot set up the login session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot prepare the session backend: {0}")]
@@ -44,6 +46,9 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
+    crate::server::audit_log::open(&db, &keyring)
+        .await
+        .map_err(StartError::Audit)?;
     let store = LoginSessionStore::new(&db)
         .await
         .map_err(StartError::Sessions)?;
@@ -135,6 +140,7 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/admin/audit/export.ndjson", get(web::audit_export::export))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .route_service(
             "/favicon.svg",

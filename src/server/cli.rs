@@ -74,6 +74,11 @@ enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// The audit log: `verify` checks its hash chain and reports the first event where it breaks.
+    Audit {
+        #[command(subcommand)]
+        command: crate::server::audit_cli::AuditCommand,
+    },
 }
 
 fn read_password() -> std::io::Result<Zeroizing<String>> {
@@ -191,6 +196,9 @@ pub async fn run() -> ExitCode {
                 }
             }
         }
+        Command::Admin {
+            command: AdminCommand::Audit { command },
+        } => crate::server::audit_cli::run(config, command).await,
         Command::Admin {
             command: AdminCommand::CreateUser { username, admin },
         } => {

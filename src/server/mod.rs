@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit_cli;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;

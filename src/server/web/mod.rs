@@ -2,6 +2,7 @@
 //! the flash cookie, multipart forms.
 
 pub mod api_errors;
+pub mod audit_export;
 pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;
