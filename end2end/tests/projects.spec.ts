@@ -5,9 +5,7 @@
 // JavaScript.
 
 import { expect, test, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import {
   addSecret,
   expectPath,
@@ -21,32 +19,11 @@ import {
   uniquePassword,
   uniqueUsername,
 } from './helpers';
+import { lockbox, tabTo } from './operator';
 import { sessionCard } from './sessions-path';
-
-const bin = path.resolve(__dirname, '..', process.env.LOCKBOX_E2E_BIN ?? '../target/release/lockbox');
-
-/** Runs an operator command against the test server's database and keys. */
-function lockbox(args: string[], input?: string): string {
-  return execFileSync(bin, args, {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, LOCKBOX_DATA_DIR: process.env.LOCKBOX_E2E_DATA_DIR ?? '' },
-  });
-}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** Moves focus forward with Tab until `locator` has it (at most 60 presses). */
-async function tabTo(page: Page, locator: ReturnType<Page['locator']>): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if (await locator.evaluate((el) => el === document.activeElement)) {
-      return;
-    }
-    await page.keyboard.press('Tab');
-  }
-  await expect(locator).toBeFocused();
 }
 
 async function projectPath(page: Page, js: boolean): Promise<void> {

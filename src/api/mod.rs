@@ -2,6 +2,8 @@
 //! client. Each is thin: authenticate, authorise, call a service, map errors.
 
 pub mod accounts;
+pub mod admin_pages;
+pub mod audit;
 pub mod cluster_secrets;
 #[cfg(feature = "ssr")]
 pub mod ctx;

@@ -8,12 +8,12 @@ use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Redirect, Route, Router, Routes},
     path, SsrMode,
 };
 use pages::{
-    home::HomePage, launch::LaunchPage, login::LoginPage, not_found::NotFound,
-    secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
+    admin::audit::AdminAuditPage, home::HomePage, launch::LaunchPage, login::LoginPage,
+    not_found::NotFound, secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/secrets") view=SecretsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,7 @@
 //! Types shared by server and browser. Validation lives here so it runs in both.
 
+pub mod audit;
+pub mod audit_query;
 mod dto;
 mod error;
 pub mod extra_env;

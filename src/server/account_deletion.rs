@@ -102,6 +102,7 @@ pub async fn delete_user(
         target: Some(&user.username),
         detail: Some(&detail),
         client_addr,
+        session_id: None,
     };
     let secrets = match db::users::delete(&state.db, &user.id, &event).await? {
         Deletion::Deleted { secrets } => secrets,

@@ -31,6 +31,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error("refusing to start: {0}")]
     Key(#[from] keys::KeyError),
+    #[error("refusing to start: {0}")]
+    Audit(String),
     #[error("cannot set up the login session store: {0}")]
     Sessions(sqlx::Error),
     #[error("cannot prepare the session backend: {0}")]
@@ -46,6 +48,9 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
+    crate::server::audit_log::open(&db, &keyring)
+        .await
+        .map_err(StartError::Audit)?;
     let store = LoginSessionStore::new(&db)
         .await
         .map_err(StartError::Sessions)?;
@@ -154,6 +159,7 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
     let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/admin/audit/export.ndjson", get(web::audit_export::export))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(options.clone())
         })

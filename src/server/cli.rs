@@ -81,6 +81,11 @@ enum AdminCommand {
     },
     /// Delete an account: stop its sessions, delete its secrets, destroy its data key.
     DeleteUser { username: String },
+    /// The audit log: `verify` checks its hash chain and reports the first event where it breaks.
+    Audit {
+        #[command(subcommand)]
+        command: crate::server::audit_cli::AuditCommand,
+    },
 }
 
 fn read_password() -> std::io::Result<Zeroizing<String>> {
@@ -202,6 +207,9 @@ pub async fn run() -> ExitCode {
                 }
             }
         }
+        Command::Admin {
+            command: AdminCommand::Audit { command },
+        } => crate::server::audit_cli::run(config, command).await,
         Command::Admin {
             command: AdminCommand::CreateUser { username, admin },
         } => {

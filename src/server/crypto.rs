@@ -270,6 +270,31 @@ impl DataKey {
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         open_with(&cipher(&self.0), sealed, aad)
     }
+
+    /// HMAC-SHA256 of `message` under a subkey derived for `label` (HKDF), so one random key
+    /// serves several MACs that cannot stand in for one another.
+    pub fn mac(&self, label: &str, message: &[u8]) -> [u8; 32] {
+        self.mac_for(label, message).finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is this key's MAC of `message` for `label` (compared in constant time).
+    pub fn mac_matches(&self, label: &str, message: &[u8], tag: &[u8]) -> bool {
+        self.mac_for(label, message).verify_slice(tag).is_ok()
+    }
+
+    fn mac_for(&self, label: &str, message: &[u8]) -> Hmac<Sha256> {
+        let mut subkey = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf::Hkdf::<Sha256>::new(None, self.0.as_ref())
+            .expand(
+                format!("lockbox/mac/{label}/v1").as_bytes(),
+                subkey.as_mut(),
+            )
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(message);
+        mac
+    }
 }
 
 #[cfg(test)]

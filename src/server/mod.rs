@@ -3,6 +3,8 @@
 pub mod account_deletion;
 pub mod accounts;
 pub mod app;
+pub mod audit_cli;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -77,6 +77,7 @@ impl By<'_> {
             target: Some(target),
             detail: Some(detail),
             client_addr,
+            session_id: None,
         }
     }
 

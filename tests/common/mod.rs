@@ -571,3 +571,24 @@ where
         }
     }
 }
+
+/// Runs statements on the app's database behind the server's back (SQLite or PostgreSQL), as
+/// someone with access to the database alone would.
+pub async fn execute(app: &TestApp, statements: &[&str]) {
+    use sqlx::Connection;
+    match &app.db.url {
+        None => {
+            let url = format!("sqlite://{}", app.data_path().join("lockbox.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+        Some(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod home;
 pub mod launch;
 pub mod login;

@@ -1,4 +1,10 @@
 //! The audit trail: who did what, when. Records name things; they never hold a secret value.
+//! Every event is sealed into a hash chain as it is written (see [`super::audit_chain`]), inside
+//! the transaction of the change it records.
+
+use super::audit_chain::{ChainRow, EventFields, Head};
+use crate::server::crypto::DataKey;
+use std::sync::{Arc, OnceLock};
 
 /// One event. `target` is what was acted on (a secret or account name).
 #[derive(Debug, Default)]
@@ -10,35 +16,114 @@ pub struct AuditEvent<'a> {
     pub target: Option<&'a str>,
     pub detail: Option<&'a str>,
     pub client_addr: Option<String>,
+    /// The session the event concerns, if any.
+    pub session_id: Option<&'a str>,
 }
 
-pub const INSERT_SQL: &str =
-    "INSERT INTO audit_events (at, actor_id, actor_name, action, target, detail, client_addr) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+impl AuditEvent<'_> {
+    pub fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            action: self.action,
+            target: self.target,
+            detail: self.detail,
+            client_addr: self.client_addr.as_deref(),
+            session_id: self.session_id,
+        }
+    }
+}
 
-/// Writes an event on a connection or transaction of either driver (a macro, so it type-checks
-/// once per driver inside [`on_pool!`](crate::on_pool)).
+/// The audit key, once start-up has unwrapped it. Until then no event can be written: an
+/// unsealed event would be indistinguishable from one inserted behind Lockbox's back.
+#[derive(Clone, Default)]
+pub struct AuditSeal(Arc<OnceLock<DataKey>>);
+
+impl std::fmt::Debug for AuditSeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "loaded"
+        } else {
+            "not loaded"
+        };
+        write!(f, "AuditSeal({state})")
+    }
+}
+
+impl AuditSeal {
+    pub fn set(&self, key: DataKey) {
+        // A second start-up step on the same handle finds the same key: keep the first.
+        let _ = self.0.set(key);
+    }
+
+    pub fn key(&self) -> sqlx::Result<&DataKey> {
+        self.0.get().ok_or_else(|| {
+            sqlx::Error::Configuration("the audit key is not loaded: no event can be sealed".into())
+        })
+    }
+}
+
+/// Takes the next sequence number and the previous MAC. An UPDATE rather than a SELECT so that
+/// on PostgreSQL it locks the head until the transaction ends: events are numbered in commit
+/// order with no gaps. (SQLite has one writer at a time already.)
+pub const ADVANCE_HEAD_SQL: &str =
+    "UPDATE audit_head SET seq = seq + 1 WHERE singleton = 1 RETURNING seq, last_mac";
+
+pub const SET_HEAD_SQL: &str =
+    "UPDATE audit_head SET last_mac = $1, head_mac = $2 WHERE singleton = 1";
+
+pub const INSERT_SQL: &str = "INSERT INTO audit_events \
+     (at, actor_id, actor_name, action, target, detail, client_addr, session_id, seq, mac) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Writes an event, sealed into the chain, on a transaction of either driver (a macro, so it
+/// type-checks once per driver inside [`on_pool!`](crate::on_pool)). `$seal` is the database's
+/// [`AuditSeal`]; `$conn` must be a transaction (`&mut *tx`), since the head and the event
+/// change together.
 #[macro_export]
 macro_rules! insert_audit {
-    ($conn:expr, $event:expr) => {{
+    ($seal:expr, $conn:expr, $event:expr) => {{
         let e = $event;
-        sqlx::query($crate::server::db::audit::INSERT_SQL)
-            .bind(e.at)
-            .bind(e.actor_id)
-            .bind(e.actor_name)
-            .bind(e.action)
-            .bind(e.target)
-            .bind(e.detail)
-            .bind(e.client_addr.clone())
-            .execute($conn)
-            .await
-            .map(|_| ())
+        async {
+            let key = $seal.key()?;
+            let (seq, prev): (i64, Vec<u8>) =
+                sqlx::query_as($crate::server::db::audit::ADVANCE_HEAD_SQL)
+                    .fetch_one(&mut *$conn)
+                    .await?;
+            let mac = $crate::server::db::audit_chain::event_mac(key, &prev, seq, &e.fields());
+            sqlx::query($crate::server::db::audit::INSERT_SQL)
+                .bind(e.at)
+                .bind(e.actor_id)
+                .bind(e.actor_name)
+                .bind(e.action)
+                .bind(e.target)
+                .bind(e.detail)
+                .bind(e.client_addr.clone())
+                .bind(e.session_id)
+                .bind(seq)
+                .bind(&mac[..])
+                .execute(&mut *$conn)
+                .await?;
+            let head = $crate::server::db::audit_chain::head_mac(key, seq, &mac);
+            sqlx::query($crate::server::db::audit::SET_HEAD_SQL)
+                .bind(&mac[..])
+                .bind(&head[..])
+                .execute(&mut *$conn)
+                .await?;
+            Ok::<(), sqlx::Error>(())
+        }
+        .await
     }};
 }
 
-/// Writes an event in its own statement (for events with no other write, like sign-ins).
+/// Writes an event in a transaction of its own (for events with no other write, like sign-ins).
 pub async fn record(db: &super::Db, event: &AuditEvent<'_>) -> sqlx::Result<()> {
-    crate::on_pool!(&db.write, |p| crate::insert_audit!(p, event))
+    crate::on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await
+    })
 }
 
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
@@ -60,4 +145,287 @@ pub async fn recent(db: &super::Db, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
     .bind(limit)
     .fetch_all(p)
     .await)
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    id: i64,
+    seq: Option<i64>,
+    at: i64,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    action: String,
+    target: Option<String>,
+    detail: Option<String>,
+    client_addr: Option<String>,
+    session_id: Option<String>,
+    mac: Option<Vec<u8>>,
+}
+
+const STORED_COLUMNS: &str =
+    "id, seq, at, actor_id, actor_name, action, target, detail, client_addr, session_id, mac";
+
+impl StoredEvent {
+    fn into_chain_row(self) -> ChainRow {
+        ChainRow {
+            id: self.id,
+            seq: self.seq.unwrap_or(0),
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            action: self.action,
+            target: self.target,
+            detail: self.detail,
+            client_addr: self.client_addr,
+            session_id: self.session_id,
+            mac: self.mac.unwrap_or_default(),
+        }
+    }
+
+    fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            at: self.at,
+            actor_id: self.actor_id.as_deref(),
+            actor_name: self.actor_name.as_deref(),
+            action: &self.action,
+            target: self.target.as_deref(),
+            detail: self.detail.as_deref(),
+            client_addr: self.client_addr.as_deref(),
+            session_id: self.session_id.as_deref(),
+        }
+    }
+}
+
+/// Sealed events after sequence number `after`, oldest first, at most `limit`.
+pub async fn chain_page(db: &super::Db, after: i64, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
+    let sql =
+        format!("SELECT {STORED_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows: Vec<StoredEvent> = crate::on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?;
+    Ok(rows.into_iter().map(StoredEvent::into_chain_row).collect())
+}
+
+/// The oldest event with no place in the chain (written behind Lockbox's back), if any.
+pub async fn first_unsealed(db: &super::Db) -> sqlx::Result<Option<i64>> {
+    crate::on_pool!(&db.read, |p| sqlx::query_scalar(
+        "SELECT MIN(id) FROM audit_events WHERE seq IS NULL OR mac IS NULL"
+    )
+    .fetch_one(p)
+    .await)
+}
+
+pub async fn head(db: &super::Db) -> sqlx::Result<Head> {
+    let (seq, last_mac, head_mac): (i64, Vec<u8>, Option<Vec<u8>>) = crate::on_pool!(
+        &db.read,
+        |p| sqlx::query_as("SELECT seq, last_mac, head_mac FROM audit_head WHERE singleton = 1")
+            .fetch_one(p)
+            .await
+    )?;
+    Ok(Head {
+        seq,
+        last_mac,
+        head_mac,
+    })
+}
+
+/// How start-up found the chain.
+pub enum Started {
+    /// The audit key was there; it is loaded.
+    Existing,
+    /// The chain began now: the key was made and `sealed` older events were sealed into it.
+    Began { sealed: u64 },
+}
+
+/// Loads the audit key into `db`, or, on the first start with a chain, makes it and seals the
+/// events written before the chain existed (in id order), all in one transaction. `unwrap`
+/// opens a stored key; `make` returns a new key and its wrapped form with the wrapping key's id.
+/// A chain that has begun (the head has a MAC) but whose key is gone is refused: making a new key
+/// then would bless whatever the log holds now.
+pub async fn start_chain(
+    db: &super::Db,
+    unwrap: impl Fn(&[u8], &str) -> Result<DataKey, String>,
+    make: impl Fn() -> (DataKey, Vec<u8>, String),
+    purpose: &str,
+    now: i64,
+) -> Result<Started, String> {
+    let db_err = |op: &str, e: sqlx::Error| format!("{op}: {e}");
+    crate::on_pool!(&db.write, |p| {
+        let mut tx = p
+            .begin()
+            .await
+            .map_err(|e| db_err("opening a transaction", e))?;
+        // Locks the head (PostgreSQL) so two replicas starting at once make one key.
+        let (head_mac,): (Option<Vec<u8>>,) = sqlx::query_as(
+            "UPDATE audit_head SET seq = seq WHERE singleton = 1 RETURNING head_mac",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_err("reading the audit chain's head", e))?;
+        let stored: Option<(Vec<u8>, String)> =
+            sqlx::query_as("SELECT dek_wrapped, dek_key_id FROM wrapped_keys WHERE purpose = $1")
+                .bind(purpose)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_err("reading the audit key", e))?;
+        let started = match (stored, head_mac) {
+            (Some((wrapped, key_id)), _) => (unwrap(&wrapped, &key_id)?, Started::Existing),
+            (None, Some(_)) => {
+                return Err(
+                    "the audit log has begun but its key (wrapped_keys, purpose \
+                            `audit`) is gone from the database: restore it from a backup. \
+                            Nothing was changed."
+                        .into(),
+                )
+            }
+            (None, None) => {
+                let (key, wrapped, key_id) = make();
+                sqlx::query(
+                    "INSERT INTO wrapped_keys (purpose, dek_wrapped, dek_key_id, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(purpose)
+                .bind(&wrapped)
+                .bind(&key_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("storing the audit key", e))?;
+                let legacy: Vec<StoredEvent> = sqlx::query_as(&format!(
+                    "SELECT {STORED_COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY id"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_err("reading the events to seal", e))?;
+                let mut last: Vec<u8> = Vec::new();
+                let mut seq = 0i64;
+                for event in &legacy {
+                    seq += 1;
+                    let mac = super::audit_chain::event_mac(&key, &last, seq, &event.fields());
+                    sqlx::query("UPDATE audit_events SET seq = $1, mac = $2 WHERE id = $3")
+                        .bind(seq)
+                        .bind(&mac[..])
+                        .bind(event.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| db_err("sealing an earlier event", e))?;
+                    last = mac.to_vec();
+                }
+                let head = super::audit_chain::head_mac(&key, seq, &last);
+                sqlx::query(
+                    "UPDATE audit_head SET seq = $1, last_mac = $2, head_mac = $3 \
+                     WHERE singleton = 1",
+                )
+                .bind(seq)
+                .bind(&last)
+                .bind(&head[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("starting the audit chain", e))?;
+                let sealed = legacy.len() as u64;
+                (key, Started::Began { sealed })
+            }
+        };
+        tx.commit()
+            .await
+            .map_err(|e| db_err("committing the audit chain's start", e))?;
+        // Loaded only once stored: a failed start leaves nothing half made.
+        db.audit.set(started.0);
+        Ok(started.1)
+    })
+}
+
+/// A bound value of a search (the query is built once, bound per driver).
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// The SQL and arguments of a search: the query's conditions joined by AND (each repeated filter
+/// by OR), newest first from below `before` (a `seq`, the cursor), `limit` rows.
+fn search_sql(
+    query: &crate::model::audit_query::AuditQuery,
+    before: Option<i64>,
+    limit: i64,
+) -> (String, Vec<Arg>) {
+    use crate::model::audit_query::ActionMatch;
+    let mut args: Vec<Arg> = Vec::new();
+    let mut conds: Vec<String> = vec!["seq IS NOT NULL".into()];
+    conds.extend(any_of(&mut args, "actor_name", &query.actors));
+    conds.extend(any_of(&mut args, "target", &query.targets));
+    conds.extend(any_of(&mut args, "session_id", &query.sessions));
+    if !query.actions.is_empty() {
+        let alts: Vec<String> = query
+            .actions
+            .iter()
+            .map(|a| match a {
+                ActionMatch::Exact(a) => {
+                    format!("action = {}", bind(&mut args, Arg::Text(a.clone())))
+                }
+                // substr, not LIKE: nothing in the prefix needs escaping.
+                ActionMatch::Prefix(p) => format!(
+                    "substr(action, 1, {}) = {}",
+                    p.chars().count(),
+                    bind(&mut args, Arg::Text(p.clone()))
+                ),
+            })
+            .collect();
+        conds.push(format!("({})", alts.join(" OR ")));
+    }
+    if let Some(since) = &query.since {
+        conds.push(format!("at >= {}", bind(&mut args, Arg::Int(since.ms))));
+    }
+    if let Some(until) = &query.until {
+        conds.push(format!("at <= {}", bind(&mut args, Arg::Int(until.ms))));
+    }
+    if let Some(before) = before {
+        conds.push(format!("seq < {}", bind(&mut args, Arg::Int(before))));
+    }
+    let limit = bind(&mut args, Arg::Int(limit));
+    let sql = format!(
+        "SELECT seq, at, actor_name, action, target, detail, client_addr, session_id \
+         FROM audit_events WHERE {} ORDER BY seq DESC LIMIT {limit}",
+        conds.join(" AND ")
+    );
+    (sql, args)
+}
+
+/// Adds an argument; returns its placeholder.
+fn bind(args: &mut Vec<Arg>, a: Arg) -> String {
+    args.push(a);
+    format!("${}", args.len())
+}
+
+/// `(column = $a OR column = $b …)`, or nothing for no values.
+fn any_of(args: &mut Vec<Arg>, column: &str, values: &[String]) -> Option<String> {
+    if values.is_empty() {
+        return None;
+    }
+    let alts: Vec<String> = values
+        .iter()
+        .map(|v| format!("{column} = {}", bind(args, Arg::Text(v.clone()))))
+        .collect();
+    Some(format!("({})", alts.join(" OR ")))
+}
+
+/// Events matching `query`, newest first, below the cursor `before`.
+pub async fn search(
+    db: &super::Db,
+    query: &crate::model::audit_query::AuditQuery,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::model::audit::AuditEntry>> {
+    let (sql, args) = search_sql(query, before, limit);
+    crate::on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as(&sql);
+        for arg in &args {
+            q = match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q.fetch_all(p).await
+    })
 }

@@ -3,6 +3,7 @@
 //! through the [`on_pool!`] macro, which expands the same code once per driver.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod environments;
 pub mod keyring;
 pub mod namespace_copies;
@@ -50,6 +51,8 @@ macro_rules! on_pool {
 pub struct Db {
     pub read: Pool,
     pub write: Pool,
+    /// The audit key, loaded at start-up; every audit event is sealed with it.
+    pub audit: audit::AuditSeal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,7 @@ impl Db {
             return Ok(Self {
                 read: pool.clone(),
                 write: pool,
+                audit: Default::default(),
             });
         }
         let options = SqliteConnectOptions::from_str(url)
@@ -113,6 +117,7 @@ impl Db {
         Ok(Self {
             read: Pool::Sqlite(read),
             write: Pool::Sqlite(write),
+            audit: Default::default(),
         })
     }
 

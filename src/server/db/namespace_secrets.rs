@@ -112,7 +112,7 @@ pub async fn insert(db: &Db, s: &NewSecret<'_>, event: &AuditEvent<'_>) -> sqlx:
         if inserted == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -146,7 +146,7 @@ pub async fn replace(
         if updated == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -173,7 +173,7 @@ pub async fn delete(
         if deleted == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })

@@ -122,7 +122,7 @@ async fn insert_tx(db: &Db, new: &NewProject<'_>, event: &AuditEvent<'_>) -> sql
         if inserted != 1 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -176,7 +176,7 @@ async fn delete_tx(db: &Db, name: &str, event: &AuditEvent<'_>) -> sqlx::Result<
                 Deleted::NotFound
             });
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(Deleted::Yes)
     })
@@ -281,7 +281,7 @@ async fn add_member_tx(
         if added != 1 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -319,7 +319,7 @@ async fn remove_member_tx(
         if removed != 1 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })

@@ -177,7 +177,7 @@ pub async fn mark_started(db: &Db, target: &str, event: &AuditEvent<'_>) -> sqlx
         .rows_affected()
             > 0;
         if inserted {
-            crate::insert_audit!(&mut *tx, event)?;
+            crate::insert_audit!(db.audit, tx, event)?;
         }
         tx.commit().await?;
         Ok(inserted)
@@ -199,7 +199,7 @@ pub async fn mark_completed(db: &Db, target: &str, event: &AuditEvent<'_>) -> sq
         .rows_affected()
             > 0;
         if updated {
-            crate::insert_audit!(&mut *tx, event)?;
+            crate::insert_audit!(db.audit, tx, event)?;
         }
         tx.commit().await?;
         Ok(updated)

@@ -118,7 +118,7 @@ pub async fn insert(
         if inserted == 0 {
             return Ok(InsertOutcome::NameTaken);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(InsertOutcome::Created)
     })
@@ -152,7 +152,7 @@ pub async fn replace(
         if updated == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -176,7 +176,7 @@ pub async fn delete(
         if deleted == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })

@@ -106,7 +106,7 @@ pub async fn started(
             .await?;
         }
         for event in events {
-            crate::insert_audit!(&mut *tx, event)?;
+            crate::insert_audit!(db.audit, tx, event)?;
         }
         tx.commit().await
     })
@@ -139,7 +139,7 @@ pub async fn finish(
         .rows_affected();
         if changed == 1 {
             if let Some(event) = event {
-                crate::insert_audit!(&mut *tx, event)?;
+                crate::insert_audit!(db.audit, tx, event)?;
             }
         }
         tx.commit().await?;

@@ -157,7 +157,7 @@ pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<D
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
-            crate::insert_audit!(&mut **tx, event)?;
+            crate::insert_audit!(db.audit, *tx, event)?;
             secrets
         }};
     }

@@ -287,6 +287,7 @@ pub async fn launch(
             let to_spawn_ms = begun.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(session = %session_id, to_spawn_ms, "session spawned");
             let mut events = vec![actor.event("session.started", &target)];
+            events[0].session_id = Some(&session_id);
             let details: Vec<String> = spec
                 .injections
                 .iter()
@@ -295,6 +296,7 @@ pub async fn launch(
             for (i, detail) in spec.injections.iter().zip(&details) {
                 let mut event = actor.event("secret.used", &i.secret);
                 event.detail = Some(detail);
+                event.session_id = Some(&session_id);
                 events.push(event);
             }
             let uses = resolved
@@ -308,6 +310,7 @@ pub async fn launch(
             for (u, detail) in uses.iter().zip(&use_details) {
                 let mut event = actor.event("namespace_secret.used", &u.target);
                 event.detail = Some(detail);
+                event.session_id = Some(&session_id);
                 events.push(event);
             }
             let keys: Vec<String> = chosen.iter().map(|b| b.name_key.clone()).collect();
@@ -332,6 +335,7 @@ pub async fn launch(
         Err((detail, e)) => {
             let mut event = actor.event("session.failed", &target);
             event.detail = Some(&detail);
+            event.session_id = Some(&session_id);
             db::sessions::finish(
                 &state.db,
                 &session_id,
@@ -415,7 +419,8 @@ pub async fn stop(state: &AppState, actor: &Actor, id: &str) -> Result<SessionIn
             .map_err(|e| backend_error(e).1)?;
     }
     let target = format!("session {}", stored.info.id);
-    let event = actor.event("session.stopped", &target);
+    let mut event = actor.event("session.stopped", &target);
+    event.session_id = Some(&stored.info.id);
     db::sessions::finish(
         &state.db,
         &stored.info.id,

@@ -3,6 +3,7 @@
 
 pub mod api_errors;
 pub mod assets;
+pub mod audit_export;
 pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;

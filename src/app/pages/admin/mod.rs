@@ -1,0 +1,77 @@
+//! The admin view: one layout (a navigation landmark listing its sections) around each admin
+//! page, and the plain "not allowed" page (status 403) that anyone else gets.
+
+pub mod audit;
+
+use crate::model::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The sections of the admin view, in the order the navigation lists them.
+const SECTIONS: &[(&str, &str)] = &[("/admin/audit", "Audit log")];
+
+/// The admin layout around `content`; `current` is the section's path (marked for screen
+/// readers with `aria-current`).
+#[component]
+pub fn AdminLayout(current: &'static str, children: Children) -> impl IntoView {
+    let links = SECTIONS
+        .iter()
+        .map(|(href, label)| {
+            let here = (*href == current).then_some("page");
+            view! { <li><a href=*href aria-current=here>{*label}</a></li> }
+        })
+        .collect_view();
+    view! {
+        <div class="admin">
+            <nav class="admin-nav" aria-label="Admin sections">
+                <h2 class="visually-hidden">"Admin"</h2>
+                <ul>{links}</ul>
+            </nav>
+            <div class="admin-content">{children()}</div>
+        </div>
+    }
+}
+
+/// An admin page: waits for its data, then shows it with `loaded`; sends a signed-out visitor to
+/// /login and answers anyone who is not an admin with the "not allowed" page.
+pub fn admin_only<T, V>(
+    page: Resource<Result<T, AppError>>,
+    loaded: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let loaded = loaded.clone();
+                Suspend::new(async move {
+                    match page.await {
+                        Ok(data) => loaded(data).into_any(),
+                        Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(AppError::Forbidden { .. }) => view! { <NotAllowed/> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn NotAllowed() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="Not allowed"/>
+        <section class="card narrow">
+            <h1>"Not allowed"</h1>
+            <p>"This page is for Lockbox admins. " <a href="/">"Go to the start page"</a>"."</p>
+        </section>
+    }
+}

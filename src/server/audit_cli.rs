@@ -1,0 +1,45 @@
+//! `lockbox admin audit verify`: checks the audit log's hash chain on the server's host.
+
+use crate::server::{app, audit_log, config::Config};
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify every event's MAC and the chain's head; exits 1 and names the first event where
+    /// the chain breaks (an edited, moved, inserted or deleted event, the newest included).
+    Verify {
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(config: Config, command: AuditCommand) -> ExitCode {
+    let AuditCommand::Verify { json } = command;
+    let (state, _) = match app::prepare(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("lockbox: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match audit_log::verify(&state.db).await {
+        Ok(verdict) => {
+            if json {
+                println!("{}", serde_json::to_string(&verdict).unwrap_or_default());
+            } else {
+                println!("{}", audit_log::describe(&verdict));
+            }
+            if verdict.broken.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("lockbox: cannot read the audit log: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
