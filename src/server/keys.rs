@@ -371,7 +371,7 @@ pub fn forget_unused_previous(config: &Config, in_use: &[KeyUse]) -> Result<Vec<
     let path = previous_key_file_path(config);
     let previous = read_previous_file(&path)?;
     let used = |k: &Kek| in_use.iter().any(|u| u.key_id == k.id());
-    let (keep, drop): (Vec<&Kek>, Vec<&Kek>) = previous.iter().partition(|k| used(*k));
+    let (keep, drop): (Vec<&Kek>, Vec<&Kek>) = previous.iter().partition(|k| used(k));
     if drop.is_empty() {
         return Ok(Vec::new());
     }

@@ -86,7 +86,7 @@ pub fn summarise(keyring: &Keyring, in_use: &[KeyUse]) -> RotationStatus {
     let done = keys.iter().filter(|k| k.active).map(count).sum();
     let droppable = keys
         .iter()
-        .filter(|k| !k.active && count(*k) == 0)
+        .filter(|k| !k.active && count(k) == 0)
         .map(|k| k.key_id.clone())
         .collect();
     RotationStatus {
@@ -220,7 +220,7 @@ pub async fn run_pass(
             }
             moved += db::rotation::apply(db, &rewrapped).await?;
             batches += 1;
-            if batches % 20 == 0 {
+            if batches.is_multiple_of(20) {
                 tracing::info!(key_id = %target, moved, "key rotation in progress");
             }
             if let Some(newest) = superseded_by(db, keyring).await? {

@@ -217,12 +217,12 @@ fn assert_no_key_material(app: &TestApp, outputs: &[String], keys: &[&str]) {
 async fn rotation_to_a_new_key(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
-    let (a_id, b_id) = (id_of(&a), id_of(&b));
+    let (a_id, b_id) = (id_of(a), id_of(b));
     let fast = [
         ("LOCKBOX_REWRAP_BATCH", "4"),
         ("LOCKBOX_REWRAP_PAUSE_MS", "0"),
     ];
-    let mut app = TestApp::spawn_with(backend, options(&a, &[], &fast)).await;
+    let mut app = TestApp::spawn_with(backend, options(a, &[], &fast)).await;
     populate(&app, 10).await;
     let values = decrypt_with(&app, &[a]).await;
     assert_eq!(values.len(), 10 + 4 + 1);
@@ -235,7 +235,7 @@ async fn rotation_to_a_new_key(backend: Backend) {
 
     // B active, A previous: everything is readable at once, and the rewrap runs by itself.
     app.stop();
-    app.options = options(&b, &[a], &fast);
+    app.options = options(b, &[a], &fast);
     app.start().expect("starts with B active and A previous");
     let alice = app.login("user0000").await;
     let r = alice
@@ -288,7 +288,7 @@ async fn rotation_to_a_new_key(backend: Backend) {
 
     // Only B: works.
     app.stop();
-    app.options = options(&b, &[], &fast);
+    app.options = options(b, &[], &fast);
     app.start()
         .expect("starts with only B once nothing needs A");
     let alice = app.login("user0000").await;
@@ -301,7 +301,7 @@ async fn rotation_to_a_new_key(backend: Backend) {
     let users_before: Vec<String> =
         common::query_column(&app, "SELECT id || dek_key_id FROM users ORDER BY id").await;
     let failure = app
-        .start_with(&options(&a, &[], &fast))
+        .start_with(&options(a, &[], &fast))
         .expect_err("the old key alone must not start");
     outputs.push(failure.output.clone());
     assert!(
@@ -332,20 +332,20 @@ both!(
 async fn kill_during_rotation(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
-    let b_id = id_of(&b);
+    let b_id = id_of(b);
     // Small batches with a pause, so the kill lands halfway.
     let slow = [
         ("LOCKBOX_REWRAP_BATCH", "5"),
         ("LOCKBOX_REWRAP_PAUSE_MS", "150"),
     ];
     let users = 120;
-    let mut app = TestApp::spawn_with(backend, options(&a, &[], &slow)).await;
+    let mut app = TestApp::spawn_with(backend, options(a, &[], &slow)).await;
     populate(&app, users).await;
     let values = decrypt_with(&app, &[a]).await;
     let total = users as i64 + 1;
 
     app.stop();
-    app.options = options(&b, &[a], &slow);
+    app.options = options(b, &[a], &slow);
     app.start().expect("starts with B active and A previous");
     let moved_sql = format!(
         "SELECT (SELECT COUNT(*) FROM users WHERE dek_key_id = '{b_id}') + \
@@ -470,12 +470,12 @@ async fn live_keys_open(app: &TestApp, keys: &[&str], backup: &Backup) -> bool {
 async fn deleting_a_user_shreds_their_key(backend: Backend) {
     let (a, b) = (common::random_master_key(), common::random_master_key());
     let (a, b) = (a.as_str(), b.as_str());
-    let (a_id, b_id) = (id_of(&a), id_of(&b));
+    let (a_id, b_id) = (id_of(a), id_of(b));
     let fast = [
         ("LOCKBOX_REWRAP_BATCH", "2"),
         ("LOCKBOX_REWRAP_PAUSE_MS", "0"),
     ];
-    let mut app = TestApp::spawn_with(backend, options(&a, &[], &fast)).await;
+    let mut app = TestApp::spawn_with(backend, options(a, &[], &fast)).await;
     let _admin = app.user("admin").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
@@ -504,7 +504,7 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
     let bob = app.login("bob").await;
     let carol = app.login("carol").await;
     // The backup really is readable with A: the checks below can fail.
-    let kek_a = Kek::from_base64(&a).unwrap();
+    let kek_a = Kek::from_base64(a).unwrap();
     let dek = kek_a.unwrap(&backup.dek_wrapped, &backup.user_id).unwrap();
     assert!(backup.sealed.iter().all(|(id, s)| dek
         .open(s, &crypto::secret_aad(&backup.user_id, id))
@@ -577,22 +577,22 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
 
     // Rotate to B and destroy A.
     app.stop();
-    app.options = options(&b, &[a], &fast);
+    app.options = options(b, &[a], &fast);
     app.start().unwrap();
     wait_for_rotation(&app).await;
     app.stop();
-    app.options = options(&b, &[], &fast);
+    app.options = options(b, &[], &fast);
     app.start().expect("B alone");
     let carol = app.login("carol").await;
     assert_eq!(carol.names().await, vec!["CAROL_TOKEN"]);
 
     // The backup, opened with the keys that remain, does not give bob's values back.
-    let kek_b = Kek::from_base64(&b).unwrap();
+    let kek_b = Kek::from_base64(b).unwrap();
     assert!(kek_b.unwrap(&backup.dek_wrapped, &backup.user_id).is_err());
     assert!(!live_keys_open(&app, &[b], &backup).await);
     if backend == Backend::Sqlite {
         // Restored whole, the backup is refused at start-up for want of A (nothing changed).
-        let mut restored = TestApp::spawn_with(backend, options(&b, &[], &fast)).await;
+        let mut restored = TestApp::spawn_with(backend, options(b, &[], &fast)).await;
         restored.stop();
         let data = restored.data_path().to_path_buf();
         for f in ["lockbox.db-wal", "lockbox.db-shm"] {
@@ -605,7 +605,7 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
             }
         }
         let failure = restored
-            .start_with(&options(&b, &[], &fast))
+            .start_with(&options(b, &[], &fast))
             .expect_err("the backup needs the destroyed key");
         assert!(failure.output.contains(&a_id), "{}", failure.output);
         outputs.push(failure.output);

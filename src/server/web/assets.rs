@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn hashed_names_are_recognised() {
         assert!(is_hashed_name("/pkg/lockbox.yNYCSUiA6z0HHqkvSzNqTQ.wasm"));
-        assert!(is_hashed_name("/pkg/lockbox.a-b_CSUiA6z0HHqkvSzNqTQ.css"));
+        assert!(is_hashed_name("/pkg/lockbox.a-b_SUiA6z0HHqkvSzNqTQ.css"));
         assert!(is_hashed_name(
             "/pkg/__wasm_split.yNYCSUiA6z0HHqkvSzNqTQ.js"
         ));
