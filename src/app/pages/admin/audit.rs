@@ -133,7 +133,8 @@ fn EventTable(rows: Vec<AuditEntry>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
+        // Focusable, so a keyboard can scroll a table wider than the screen.
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Audit events">
             <table class="secrets audit">
                 <caption class="visually-hidden">"Audit events, newest first"</caption>
                 <thead>
