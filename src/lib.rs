@@ -7,6 +7,9 @@
 
 pub mod api;
 pub mod app;
+/// The `lockbox` client commands (login, secrets, submit, sessions), over HTTP with a token.
+#[cfg(feature = "ssr")]
+pub mod client;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod server;

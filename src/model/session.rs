@@ -48,6 +48,27 @@ pub struct SecretChoice {
     pub name: String,
 }
 
+impl SecretChoice {
+    /// A row as the command line writes it, `NAME[:env|:file][=TARGET]` (`lockbox submit` and
+    /// `lockbox sessions render`): the mode defaults to env and the target to the secret's name.
+    pub fn from_flag(raw: &str) -> Self {
+        let (head, target) = raw.split_once('=').unwrap_or((raw, ""));
+        let (secret, mode) = match head.rsplit_once(':') {
+            Some((s, m)) => match InjectMode::parse(m) {
+                Some(mode) => (s, mode),
+                // Not a mode: left whole, so the name check reports it.
+                None => (head, InjectMode::Env),
+            },
+            None => (head, InjectMode::Env),
+        };
+        Self {
+            secret: Some(secret.to_string()),
+            mode,
+            name: target.to_string(),
+        }
+    }
+}
+
 /// A chosen secret after validation: which secret, how, and under which name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Injection {
@@ -280,6 +301,35 @@ mod tests {
 
     fn known(s: &str) -> bool {
         ["DB_PASSWORD", "API_TOKEN", "TLS_KEY"].contains(&s)
+    }
+
+    #[test]
+    fn command_line_rows() {
+        assert_eq!(
+            SecretChoice::from_flag("DB"),
+            row("DB", InjectMode::Env, "")
+        );
+        assert_eq!(
+            SecretChoice::from_flag("DB:env=PGPASS"),
+            row("DB", InjectMode::Env, "PGPASS")
+        );
+        assert_eq!(
+            SecretChoice::from_flag("K:file"),
+            row("K", InjectMode::File, "")
+        );
+        assert_eq!(
+            SecretChoice::from_flag("K:file=tls.key"),
+            row("K", InjectMode::File, "tls.key")
+        );
+        // An unknown mode stays part of the name, which the name rule then refuses.
+        assert_eq!(
+            SecretChoice::from_flag("K:dir"),
+            row("K:dir", InjectMode::Env, "")
+        );
+        assert_eq!(
+            SecretChoice::from_flag("K=a=b"),
+            row("K", InjectMode::Env, "a=b")
+        );
     }
 
     #[test]

@@ -1,8 +1,16 @@
-//! The command line: `lockbox serve`, `lockbox admin create-user` and the operator commands
-//! (`environments …`, `projects …`).
+//! The command line. Operator commands run on the server's host against its database and keys
+//! (`serve`, `admin …`, `environments …`, `projects …`, …); client commands (`login`,
+//! `secrets …`, `submit`, `sessions list|logs|stop`, in `crate::client`) talk to a server over
+//! HTTP with a token. `lockbox --help` lists them in two groups.
+//!
+//! `sessions` holds both kinds: `list`, `logs` and `stop` are client commands, `render` (which
+//! prints what a launch would create on Kubernetes, from the server's own environments) is an
+//! operator command. One group keeps `lockbox sessions …` one word for both; the help shows
+//! `sessions render` in the operator group and the rest in the client group.
 
+use crate::client;
 use crate::server::{accounts, app, config::Config, environments_cli, projects_cli, telemetry};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::{io::BufRead, process::ExitCode};
 use zeroize::Zeroizing;
 
@@ -29,7 +37,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Sessions: `render` prints the Kubernetes objects a launch would create.
+    /// Save a server and a personal access token (read from standard input or --token-file).
+    Login(client::login::LoginArgs),
+    /// Your secrets on the server: list, set (value from standard input or a file), rm.
+    Secrets {
+        #[command(subcommand)]
+        command: client::secrets::SecretsCommand,
+    },
+    /// Start a session on the server, Run:AI style: `-e NAME=SECRET:<secret>,<key>`.
+    Submit(client::submit::SubmitArgs),
+    /// Your sessions on the server: list, logs, stop. (`render` is an operator command.)
     Sessions {
         #[command(subcommand)]
         command: SessionsCommand,
@@ -63,8 +80,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SessionsCommand {
-    /// Print, as YAML, the objects a Kubernetes launch with these options would create, with
-    /// secret values redacted.
+    #[command(flatten)]
+    Client(client::sessions::SessionsCommand),
+    /// [operator] Print the Kubernetes objects a launch would create (values redacted).
+    ///
+    /// As YAML, checked by the launch rules and the API server's rules, from this server's
+    /// environments (an operator command: it reads the server's database for them).
     Render(crate::server::kube::render::RenderArgs),
 }
 
@@ -106,8 +127,93 @@ fn read_password() -> std::io::Result<Zeroizing<String>> {
     }
 }
 
+/// Client commands, by top-level name; `sessions` is split by its subcommands.
+const CLIENT_COMMANDS: [&str; 3] = ["login", "secrets", "submit"];
+const SPLIT_COMMAND: &str = "sessions";
+const OPERATOR_SUBCOMMANDS: [&str; 1] = ["render"];
+
+/// The first sentence of a command's one-line help.
+fn about(cmd: &clap::Command) -> String {
+    let text = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+    let first = text.split(". ").next().unwrap_or_default();
+    first.trim_end_matches('.').to_string()
+}
+
+/// The two groups of commands, generated from the command definitions so that a new command
+/// appears (as an operator command, unless it is listed above as a client one).
+fn grouped_commands(cli: &clap::Command) -> String {
+    let mut operator: Vec<(String, String)> = Vec::new();
+    let mut client: Vec<(String, String)> = Vec::new();
+    for cmd in cli.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let name = cmd.get_name();
+        if name == SPLIT_COMMAND {
+            let (ops, clients): (Vec<_>, Vec<_>) = cmd
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .partition(|c| OPERATOR_SUBCOMMANDS.contains(&c.get_name()));
+            let names =
+                |v: &[&clap::Command]| v.iter().map(|c| c.get_name()).collect::<Vec<_>>().join("|");
+            client.push((format!("{name} {}", names(&clients)), about(cmd)));
+            for op in ops {
+                let text = about(op);
+                let text = text.trim_start_matches("[operator] ").to_string();
+                operator.push((format!("{name} {}", op.get_name()), text));
+            }
+        } else if CLIENT_COMMANDS.contains(&name) {
+            client.push((name.to_string(), about(cmd)));
+        } else {
+            operator.push((name.to_string(), about(cmd)));
+        }
+    }
+    let width = operator
+        .iter()
+        .chain(&client)
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let list = |items: &[(String, String)]| {
+        items
+            .iter()
+            .map(|(n, a)| format!("  {n:<width$}  {a}\n"))
+            .collect::<String>()
+    };
+    format!(
+        "Operator commands (on the server's host, with its database and keys):\n{}\n\
+         Client commands (over HTTP with a personal access token; see `lockbox login`):\n{}\n\
+         Run `lockbox <command> --help` for a command's options.\n",
+        list(&operator),
+        list(&client)
+    )
+}
+
+/// The command line with its help in two groups (clap has one list of subcommands).
+fn command() -> clap::Command {
+    let cli = Cli::command();
+    let groups = grouped_commands(&cli);
+    cli.help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}\nOptions:\n{{options}}\n"
+    ))
+}
+
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Client commands need nothing of the server's configuration (and must not fail on it).
+    let client = match cli.command {
+        Some(Command::Login(args)) => Ok(client::Command::Login(args)),
+        Some(Command::Secrets { command }) => Ok(client::Command::Secrets(command)),
+        Some(Command::Submit(args)) => Ok(client::Command::Submit(args)),
+        Some(Command::Sessions {
+            command: SessionsCommand::Client(command),
+        }) => Ok(client::Command::Sessions(command)),
+        other => Err(other),
+    };
+    let command = match client {
+        Ok(command) => return client::run(command).await,
+        Err(other) => other,
+    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -116,7 +222,7 @@ pub async fn run() -> ExitCode {
         }
     };
     telemetry::init(&config);
-    match cli.command.unwrap_or(Command::Serve) {
+    match command.unwrap_or(Command::Serve) {
         Command::Serve => match app::serve(config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -125,6 +231,12 @@ pub async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Login(_)
+        | Command::Secrets { .. }
+        | Command::Submit(_)
+        | Command::Sessions {
+            command: SessionsCommand::Client(_),
+        } => unreachable!("client commands are run above"),
         Command::Sessions {
             command: SessionsCommand::Render(args),
         } => {
@@ -246,5 +358,33 @@ pub async fn run() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks: no two options share a name or a short flag, and so on.
+        command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_operator_and_client_commands_apart() {
+        let help = grouped_commands(&Cli::command());
+        let (ops, clients) = help.split_once("Client commands").unwrap();
+        assert!(ops.starts_with("Operator commands"));
+        for c in ["serve", "admin", "sessions render", "projects"] {
+            assert!(ops.contains(&format!("  {c} ")), "{c}:\n{help}");
+        }
+        for c in ["login", "secrets", "submit", "sessions list|logs|stop"] {
+            assert!(clients.contains(&format!("  {c} ")), "{c}:\n{help}");
+        }
+        assert!(
+            !ops.contains("  login") && !clients.contains("render"),
+            "{help}"
+        );
     }
 }

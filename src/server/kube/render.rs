@@ -6,7 +6,7 @@ use super::{manifests, references, rules};
 use crate::{
     model::{
         launch::{self, KnownSecret, LaunchContext, LaunchForm},
-        session::{InjectMode, SecretChoice},
+        session::SecretChoice,
         FieldError, SecretName, SecretValue,
     },
     server::{
@@ -57,24 +57,6 @@ pub struct RenderArgs {
     pub value_bytes: usize,
 }
 
-/// `NAME[:env|:file][=TARGET]` as a launch-form row.
-fn choice(raw: &str) -> SecretChoice {
-    let (head, target) = raw.split_once('=').unwrap_or((raw, ""));
-    let (secret, mode) = match head.rsplit_once(':') {
-        Some((s, m)) => match InjectMode::parse(m) {
-            Some(mode) => (s, mode),
-            // Not a mode: left whole, so the name check reports it.
-            None => (head, InjectMode::Env),
-        },
-        None => (head, InjectMode::Env),
-    };
-    SecretChoice {
-        secret: Some(secret.to_string()),
-        mode,
-        name: target.to_string(),
-    }
-}
-
 fn uuid(what: &str, raw: &str) -> Result<String, String> {
     uuid::Uuid::parse_str(raw)
         .map(|u| u.hyphenated().to_string())
@@ -116,7 +98,11 @@ pub fn render(
     if args.port.is_some() {
         environment.port = args.port;
     }
-    let rows: Vec<SecretChoice> = args.secrets.iter().map(|s| choice(s)).collect();
+    let rows: Vec<SecretChoice> = args
+        .secrets
+        .iter()
+        .map(|s| SecretChoice::from_flag(s))
+        .collect();
     // Every well-formed secret name counts as one of the user's, with the assumed size.
     let mut known: Vec<KnownSecret> = Vec::new();
     for row in &rows {
