@@ -1,14 +1,23 @@
-//! What a server function needs from its request: state, login session, cookies, client
-//! address, and whether it was a plain form post (which gets a redirect and a flash instead of
-//! JSON).
+//! What a server function needs from its request: state, who is asking (a browser's login
+//! session, or a personal access token), cookies, client address, and whether it was a plain
+//! form post (which gets a redirect and a flash instead of JSON).
+//!
+//! This is the one place requests are authenticated. A request with `Authorization: Bearer`
+//! is authenticated by its token only: its cookies are never read (the
+//! `web::bearer` layer removes them before the session layer) and nothing here writes a login
+//! session or a cookie for it. Tokens are refused by default: [`Ctx::user`], [`Ctx::actor`],
+//! [`Ctx::require_admin`], [`Ctx::current_user`] and [`Ctx::login_session`] accept browser
+//! sessions only, and an endpoint that accepts tokens says so by naming the scope it needs
+//! ([`Ctx::user_with`], [`Ctx::actor_with`]).
 
 use crate::{
-    model::{AppError, Flash},
+    model::{tokens::Scope, AppError, Flash},
     server::{
         auth::session::{self, AuthUser},
         error::internal,
         secrets::Actor,
         state::AppState,
+        tokens::{self, Grant},
     },
 };
 use axum::extract::ConnectInfo;
@@ -16,21 +25,63 @@ use leptos::prelude::use_context;
 use std::net::SocketAddr;
 use tower_cookies::Cookies;
 use tower_sessions::Session;
+use zeroize::Zeroizing;
 
-/// The signed-in user of the current request, once looked up (provided fresh per request).
+/// Who the current request is, once looked up (provided fresh per request).
 #[derive(Clone, Default)]
-pub struct RequestUser(std::sync::Arc<tokio::sync::OnceCell<Option<AuthUser>>>);
+pub struct RequestUser(std::sync::Arc<tokio::sync::OnceCell<Option<Principal>>>);
+
+/// Who is asking.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A browser's login session.
+    Session(AuthUser),
+    /// A personal access token, with the scopes it carries.
+    Token(Grant),
+}
+
+/// How the request identifies itself.
+enum Credential {
+    /// Its login-session cookie, if any.
+    Cookie,
+    /// `Authorization: Bearer <token>` on an API call.
+    Bearer(Zeroizing<String>),
+    /// A token on a page request: pages never take one (nor what they load while rendering).
+    TokenOnPage,
+}
 
 pub struct Ctx {
     pub state: AppState,
-    pub session: Session,
+    session: Session,
     /// The request's cookies, where the flash is read and left.
-    pub cookies: Cookies,
+    cookies: Cookies,
     pub client: Option<String>,
     pub plain_form: bool,
     /// The path of the page the request came from (its `Referer`), where a plain form post
     /// returns to. Only the path is kept, so a redirect never leaves this site.
     pub back: String,
+    credential: Credential,
+}
+
+/// The request's credential: a bearer token if it has one (see `web::bearer::token`), else
+/// its cookie. Other `Authorization` schemes (a reverse proxy's Basic authentication, say) are
+/// not Lockbox's and are ignored.
+fn credential(parts: &http::request::Parts) -> Credential {
+    match crate::server::web::bearer::token(&parts.headers) {
+        None => Credential::Cookie,
+        // Server functions are called at /api/…; anything else is a page being rendered.
+        Some(_) if !parts.uri.path().starts_with("/api/") => Credential::TokenOnPage,
+        Some(token) => Credential::Bearer(Zeroizing::new(token.to_string())),
+    }
+}
+
+/// 401 for a token where only a browser session is accepted.
+fn tokens_not_accepted() -> AppError {
+    AppError::NotAuthenticated {
+        message: "Personal access tokens are not accepted here: this needs a browser session \
+                  (sign in on the web page)."
+            .into(),
+    }
 }
 
 pub fn ctx() -> Result<Ctx, AppError> {
@@ -57,12 +108,15 @@ pub fn ctx() -> Result<Ctx, AppError> {
         &state.config.trusted_proxies,
     )
     .map(|ip| ip.to_string());
+    let credential = credential(&parts);
     // Browsers send `Accept: text/html` for a form post; the hydrated app and API clients don't.
-    let plain_form = parts
-        .headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    // A request with a token is never a browser form: it gets JSON, and no flash cookie.
+    let plain_form = matches!(credential, Credential::Cookie)
+        && parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
     let back = parts
         .headers
         .get(http::header::REFERER)
@@ -78,26 +132,57 @@ pub fn ctx() -> Result<Ctx, AppError> {
         client,
         plain_form,
         back,
+        credential,
     })
 }
 
 impl Ctx {
-    /// The signed-in user, if any, looked up once per request however many server functions
-    /// a page calls.
-    pub async fn current_user(&self) -> Result<Option<AuthUser>, AppError> {
-        let lookup = || session::current(&self.state, &self.session);
+    /// Who is asking, looked up once per request however many server functions a page calls:
+    /// the token's grant for a request with a token (a refused token is a 401 here), else the
+    /// login session's user, if any.
+    async fn principal(&self) -> Result<Option<Principal>, AppError> {
+        let lookup = || async {
+            match &self.credential {
+                Credential::Cookie => Ok(session::current(&self.state, &self.session)
+                    .await?
+                    .map(Principal::Session)),
+                Credential::Bearer(token) => {
+                    tokens::authenticate(&self.state.db, token, self.client.clone())
+                        .await
+                        .map(|grant| Some(Principal::Token(grant)))
+                }
+                Credential::TokenOnPage => Err(tokens_not_accepted()),
+            }
+        };
         match use_context::<RequestUser>() {
             Some(memo) => memo.0.get_or_try_init(lookup).await.cloned(),
             None => lookup().await,
         }
     }
 
-    /// The signed-in user, or 401.
+    /// Whether the request came with a token rather than as a browser.
+    pub fn has_token(&self) -> bool {
+        !matches!(self.credential, Credential::Cookie)
+    }
+
+    /// The browser session's signed-in user, if any. A request with a token gets 401.
+    pub async fn current_user(&self) -> Result<Option<AuthUser>, AppError> {
+        if self.has_token() {
+            return Err(tokens_not_accepted());
+        }
+        Ok(match self.principal().await? {
+            Some(Principal::Session(user)) => Some(user),
+            _ => None,
+        })
+    }
+
+    /// The browser session's signed-in user, or 401 (also for a token).
     pub async fn user(&self) -> Result<AuthUser, AppError> {
         self.current_user().await?.ok_or(AppError::Unauthorized)
     }
 
     /// The signed-in user and where they are, for services that audit what they do; or 401.
+    /// Browser sessions only.
     pub async fn actor(&self) -> Result<Actor, AppError> {
         Ok(Actor {
             user: self.user().await?,
@@ -106,7 +191,8 @@ impl Ctx {
     }
 
     /// The signed-in admin and where they are, for admin-only functions: 401 when no one is
-    /// signed in, 403 (with a JSON error) for anyone who is not an admin.
+    /// signed in (or for a token: admin endpoints never take one), 403 (with a JSON error) for
+    /// anyone who is not an admin.
     pub async fn require_admin(&self) -> Result<Actor, AppError> {
         let actor = self.actor().await?;
         if !actor.user.is_admin {
@@ -115,8 +201,49 @@ impl Ctx {
         Ok(actor)
     }
 
+    /// The user, by browser session or by a token that has `scope` (403 naming the scope when
+    /// it does not); 401 when neither.
+    pub async fn user_with(&self, scope: Scope) -> Result<AuthUser, AppError> {
+        self.current_user_with(scope)
+            .await?
+            .ok_or(AppError::Unauthorized)
+    }
+
+    /// Like [`Ctx::user_with`], but `None` rather than 401 for a request with no credential at
+    /// all (a token is still checked: an invalid one is a 401).
+    pub async fn current_user_with(&self, scope: Scope) -> Result<Option<AuthUser>, AppError> {
+        match self.principal().await? {
+            Some(Principal::Session(user)) => Ok(Some(user)),
+            Some(Principal::Token(grant)) => {
+                grant.require(scope)?;
+                Ok(Some(grant.user))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// [`Ctx::user_with`] with where the request came from, for services that audit.
+    pub async fn actor_with(&self, scope: Scope) -> Result<Actor, AppError> {
+        Ok(Actor {
+            user: self.user_with(scope).await?,
+            client: self.client.clone(),
+        })
+    }
+
+    /// The login session itself, for signing in and out: browser requests only (a token
+    /// never creates or ends one).
+    pub fn login_session(&self) -> Result<&Session, AppError> {
+        if self.has_token() {
+            return Err(tokens_not_accepted());
+        }
+        Ok(&self.session)
+    }
+
     /// The outcome a plain form post left for this page, if any (shown once).
     pub fn take_flash(&self) -> Option<Flash> {
+        if self.has_token() {
+            return None;
+        }
         self.state
             .flash
             .take(&self.cookies, crate::server::db::now_ms())

@@ -12,3 +12,4 @@ pub mod pages;
 pub mod projects;
 pub mod secrets;
 pub mod sessions;
+pub mod tokens;

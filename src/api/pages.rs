@@ -32,12 +32,10 @@ pub async fn secrets_page() -> Result<SecretsPageData, AppError> {
 
 #[server(endpoint = "pages/auth")]
 pub async fn auth_page() -> Result<AuthPageData, AppError> {
-    use crate::server::{accounts, auth::session};
+    use crate::server::accounts;
     let ctx = super::ctx::ctx()?;
     Ok(AuthPageData {
-        user: session::current(&ctx.state, &ctx.session)
-            .await?
-            .map(|u| u.info()),
+        user: ctx.current_user().await?.map(|u| u.info()),
         signup_open: accounts::signup_open(&ctx.state).await?,
         flash: ctx.take_flash(),
     })
@@ -88,7 +86,7 @@ pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, A
     let sessions = service::list(&ctx.state, &user).await?;
     let output = match output.filter(|id| sessions.iter().any(|s| &s.id == id)) {
         Some(id) => {
-            let text = service::logs(&ctx.state, &user, &id).await?;
+            let text = service::logs(&ctx.state, &user, &id, None).await?.text;
             Some((id, text))
         }
         None => None,

@@ -13,7 +13,8 @@ use leptos::prelude::*;
 #[server(endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectInfo>, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = ctx.user().await?;
+    // The launch form's data: a token with `sessions` may read it.
+    let user = ctx.user_with(crate::model::tokens::Scope::Sessions).await?;
     service::usable(&ctx.state.db, &user).await
 }
 

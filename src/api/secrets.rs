@@ -1,7 +1,8 @@
 //! The secrets API. Every function works on the signed-in user's own secrets only, and no
-//! response ever carries a value.
+//! response ever carries a value. Personal access tokens: listing needs `secrets:read`,
+//! changing needs `secrets:write`.
 
-use crate::model::{AppError, SecretMeta, SecretValue};
+use crate::model::{tokens::Scope, AppError, SecretMeta, SecretValue};
 #[cfg(feature = "ssr")]
 use crate::server::secrets as service;
 use leptos::prelude::*;
@@ -10,7 +11,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 #[server(endpoint = "secrets/list")]
 pub async fn list_secrets() -> Result<Vec<SecretMeta>, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = ctx.user().await?;
+    let user = ctx.user_with(Scope::SecretsRead).await?;
     service::list(&ctx.state, &user).await
 }
 
@@ -23,7 +24,7 @@ pub async fn create_secret(
     let ctx = super::ctx::ctx()?;
     let description = description.unwrap_or_default();
     let result = async {
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::SecretsWrite).await?;
         service::create(&ctx.state, &actor, &name, value, &description).await
     }
     .await;
@@ -39,7 +40,7 @@ pub async fn upload_secret(data: MultipartData) -> Result<SecretMeta, AppError> 
     let mut form = crate::server::web::multipart::read_secret_form(data, max).await;
     let result = async {
         // Authenticate before saying anything about the form.
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::SecretsWrite).await?;
         if let Some(e) = form.error.take() {
             return Err(e);
         }
@@ -85,7 +86,7 @@ pub async fn replace_secret(
     };
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::SecretsWrite).await?;
         service::replace(&ctx.state, &actor, &name, value).await
     }
     .await;
@@ -104,7 +105,7 @@ pub async fn replace_secret(
 pub async fn delete_secret(name: String) -> Result<(), AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::SecretsWrite).await?;
         service::delete(&ctx.state, &actor, &name).await
     }
     .await;

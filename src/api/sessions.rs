@@ -1,8 +1,9 @@
 //! The sessions API: launch with chosen secrets, list, stop, logs. Every function works on the
-//! signed-in user's own sessions only.
+//! signed-in user's own sessions only. Personal access tokens need the `sessions` scope.
 
 use crate::model::{
-    session::{SecretChoice, SessionInfo},
+    session::{LogChunk, SecretChoice, SessionInfo},
+    tokens::Scope,
     AppError,
 };
 #[cfg(feature = "ssr")]
@@ -21,7 +22,7 @@ pub async fn launch_session(
 ) -> Result<SessionInfo, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::Sessions).await?;
         let input = service::LaunchInput {
             environment: &environment,
             project: &project,
@@ -63,7 +64,7 @@ pub async fn launch_session(
 #[server(endpoint = "sessions/list")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = ctx.user().await?;
+    let user = ctx.user_with(Scope::Sessions).await?;
     service::list(&ctx.state, &user).await
 }
 
@@ -71,7 +72,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 pub async fn stop_session(id: String) -> Result<SessionInfo, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
-        let actor = ctx.actor().await?;
+        let actor = ctx.actor_with(Scope::Sessions).await?;
         service::stop(&ctx.state, &actor, &id).await
     }
     .await;
@@ -85,10 +86,43 @@ pub async fn stop_session(id: String) -> Result<SessionInfo, AppError> {
     .await
 }
 
-/// The session's most recent output (at most 16 KiB).
+/// The session's output by absolute byte offsets (over everything it wrote): with `after` (a
+/// `next` this returned before) what follows it, else the most recent; at most 16 KiB a call.
+/// Returns `{text, next, skipped}`: pass `next` as `after` to follow without repeats or gaps.
+/// If the bytes after `after` were dropped from the buffer meanwhile (a local session keeps
+/// its last 64 KiB), the text starts at the oldest byte kept and `skipped` counts those lost.
+/// Whether the session has ended comes from `/api/sessions/list`.
 #[server(endpoint = "sessions/logs")]
-pub async fn session_logs(id: String) -> Result<String, AppError> {
+pub async fn session_logs(
+    id: String,
+    #[server(default)] after: Option<u64>,
+) -> Result<LogChunk, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = ctx.user().await?;
-    service::logs(&ctx.state, &user, &id).await
+    let user = ctx.user_with(Scope::Sessions).await?;
+    service::logs(&ctx.state, &user, &id, after).await
+}
+
+/// What the launch form offers, for clients that launch without the page: the environments,
+/// the projects the user may use (the default one first) and the names of the user's secrets
+/// (names only).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LaunchChoices {
+    pub environments: Vec<crate::model::session::EnvironmentInfo>,
+    pub projects: Vec<crate::model::projects::ProjectInfo>,
+    pub secrets: Vec<String>,
+}
+
+#[server(endpoint = "sessions/options")]
+pub async fn launch_options() -> Result<LaunchChoices, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.user_with(Scope::Sessions).await?;
+    Ok(LaunchChoices {
+        environments: service::environments(&ctx.state).await?,
+        projects: crate::server::projects::usable(&ctx.state.db, &user).await?,
+        secrets: crate::server::secrets::list(&ctx.state, &user)
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect(),
+    })
 }

@@ -14,6 +14,7 @@ use leptos_router::{
 use pages::{
     admin::audit::AdminAuditPage, home::HomePage, launch::LaunchPage, login::LoginPage,
     not_found::NotFound, secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
+    tokens::TokensPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/secrets") view=SecretsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>

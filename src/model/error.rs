@@ -28,6 +28,10 @@ pub enum AppError {
     },
     #[error("Sign in first.")]
     Unauthorized,
+    /// 401 with a reason: a personal access token that was refused (unknown, expired,
+    /// revoked, its account disabled) or offered where only a browser session is accepted.
+    #[error("{message}")]
+    NotAuthenticated { message: String },
     #[error("Incorrect username or password.")]
     InvalidCredentials,
     #[error("{message}")]
@@ -79,7 +83,7 @@ impl AppError {
         match self {
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
-            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Unauthorized | Self::InvalidCredentials | Self::NotAuthenticated { .. } => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,

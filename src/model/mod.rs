@@ -14,6 +14,7 @@ pub mod propagation;
 pub mod references;
 pub mod rules;
 pub mod session;
+pub mod tokens;
 mod value;
 
 pub use dto::{Flash, SecretMeta, UserInfo};

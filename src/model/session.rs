@@ -451,3 +451,17 @@ mod tests {
         assert!(check_extra_env_names(&inj, &extra).is_ok());
     }
 }
+
+/// A piece of a session's output, read with a cursor (`/api/sessions/logs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    /// The output from the requested offset on (or the newest, without one).
+    pub text: String,
+    /// The absolute byte offset just after `text` (over everything the session wrote): pass it
+    /// as `after` next time to get what follows, with no repeat and no gap.
+    pub next: u64,
+    /// Bytes after the requested offset that are no longer kept (the buffer dropped them
+    /// before they were read), so `text` does not follow on directly; 0 normally.
+    #[serde(default)]
+    pub skipped: u64,
+}

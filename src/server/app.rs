@@ -169,11 +169,15 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         >(provide_state, shell))
         // Innermost first: error statuses are set before the session layer decides to save.
         .layer(middleware::from_fn(web::api_errors::layer))
+        // A browser's plain form post creating a token gets a page showing it (not a redirect).
+        .layer(middleware::from_fn(web::token_page::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::page_cache::layer,
         ))
         .layer(sessions)
+        // Token requests lose their cookies before the session layer can read them.
+        .layer(middleware::from_fn(web::bearer::layer))
         .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         // Outermost: every response gets the headers, and the nonce is in place for the page.

@@ -27,4 +27,5 @@ pub mod secrets;
 pub mod sessions;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;
 pub mod web;

@@ -15,6 +15,7 @@ pub fn Header() -> impl IntoView {
                             <nav aria-label="Main">
                                 <a href="/settings/secrets">"Secrets"</a>
                                 <a href="/sessions">"Sessions"</a>
+                                <a href="/settings/tokens">"Tokens"</a>
                                 {user.is_admin.then(|| view! { <a href="/admin">"Admin"</a> })}
                             </nav>
                             <div class="account">

@@ -6,3 +6,4 @@ pub mod not_found;
 pub mod secrets;
 pub mod sessions;
 pub mod signup;
+pub mod tokens;

@@ -13,6 +13,7 @@ pub mod rotation;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 pub mod wrapped_keys;
 

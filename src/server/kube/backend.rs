@@ -30,8 +30,9 @@ use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use std::collections::BTreeMap;
 use zeroize::{Zeroize, Zeroizing};
 
-/// Log lines asked for; the reply is then cut to the newest `max_bytes`.
-const TAIL_LINES: i64 = 500;
+/// How much of a log is read, at most, to find its newest output and where it ends (the
+/// kubelet rotates container logs at 10 MiB by default).
+const LOG_SCAN_BYTES: u64 = 8 * 1024 * 1024;
 /// Stands in for the Pod's uid while the objects are checked, before the Pod exists.
 const PENDING_UID: &str = "pending";
 
@@ -333,15 +334,6 @@ pub(super) fn with_cleanup(error: BackendError, failures: Vec<String>) -> Backen
     }
 }
 
-/// The newest at most `max` bytes of `text`, cut at a character boundary.
-fn newest(text: &str, max: usize) -> &str {
-    let mut start = text.len().saturating_sub(max);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
-}
-
 #[async_trait::async_trait]
 impl SessionBackend for KubeBackend {
     fn name(&self) -> &'static str {
@@ -455,24 +447,35 @@ impl SessionBackend for KubeBackend {
         Ok(seen.observed)
     }
 
-    async fn logs(&self, session: &SessionRef, max_bytes: usize) -> Result<String, BackendError> {
+    /// Offsets count from the start of the container's current log (what the kubelet keeps:
+    /// a log rotation starts them again). The log is read from its start: up to `after` plus
+    /// `max_bytes` with a cursor, up to [`LOG_SCAN_BYTES`] for the newest.
+    async fn logs(
+        &self,
+        session: &SessionRef,
+        after: Option<u64>,
+        max_bytes: usize,
+    ) -> Result<crate::model::session::LogChunk, BackendError> {
+        use crate::server::sessions::logbuf;
         let name = manifests::object_name(&session.session_id);
+        let limit = match after {
+            Some(a) => a.saturating_add(max_bytes as u64),
+            None => LOG_SCAN_BYTES,
+        };
         let params = LogParams {
             container: Some(CONTAINER.into()),
-            tail_lines: Some(TAIL_LINES),
-            // A bound on what the server sends; the newest `max_bytes` are kept below.
-            limit_bytes: Some(i64::try_from(max_bytes.saturating_mul(4)).unwrap_or(i64::MAX)),
+            limit_bytes: Some(i64::try_from(limit).unwrap_or(i64::MAX)),
             ..Default::default()
         };
         let request = Request::new(format!("/api/v1/namespaces/{}/pods", session.namespace))
             .logs(&name, &params)
             .map_err(|e| BackendError::Internal(e.to_string()))?;
         match self.send(request.map(Body::from), true).await {
-            // Logs may be cut inside a character: decode leniently.
-            Ok(body) => Ok(newest(&String::from_utf8_lossy(&body), max_bytes).to_string()),
-            Err(Error::Api(s)) if s.code == 404 => Ok(String::new()),
+            // Logs may be cut inside a character: `chunk` never splits one.
+            Ok(body) => Ok(logbuf::chunk(&body, 0, after, max_bytes)),
+            Err(Error::Api(s)) if s.code == 404 => Ok(Default::default()),
             Err(Error::Api(s)) if s.code == 400 && s.message.contains("waiting to start") => {
-                Ok(String::new())
+                Ok(Default::default())
             }
             Err(e) => Err(e.into_backend("reading the logs")),
         }

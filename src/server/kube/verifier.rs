@@ -526,18 +526,29 @@ async fn an_ended_pod_is_deleted_with_its_service() {
 }
 
 #[tokio::test]
-async fn logs_ask_for_the_tail_and_keep_the_newest_bytes() {
-    let (b, server) = backend(vec![Reply::Text(200, "line one\nline two\nline three\n")]);
-    assert_eq!(b.logs(&session(), 11).await.unwrap(), "line three\n");
+async fn logs_read_from_the_start_and_count_offsets_from_there() {
+    let log = "line one\nline two\nline three\n";
+    // The newest: read up to the scan limit, keep the newest bytes, say where the log ends.
+    let (b, server) = backend(vec![Reply::Text(200, log)]);
+    let c = b.logs(&session(), None, 11).await.unwrap();
+    assert_eq!((c.text.as_str(), c.next), ("line three\n", 29));
     let seen = seen(b, server).await;
     assert_eq!(lines(&seen), [format!("GET {}/log", at(PODS))]);
     let q = &seen[0].query;
-    for part in ["container=session", "limitBytes=44", "tailLines=500"] {
+    for part in ["container=session", "limitBytes=8388608"] {
         assert!(q.contains(part), "{q}");
     }
-    // A cut inside a character is decoded leniently rather than failing.
+    assert!(!q.contains("tailLines"), "{q}");
+    // With a cursor: only up to `after + max` is asked for, and what follows `after` kept.
+    let (b, server) = backend(vec![Reply::Text(200, "line one\nline two\n")]);
+    let c = b.logs(&session(), Some(9), 9).await.unwrap();
+    assert_eq!((c.text.as_str(), c.next), ("line two\n", 18));
+    let seen = seen(b, server).await;
+    assert!(seen[0].query.contains("limitBytes=18"), "{}", seen[0].query);
+    // A cut inside a character is held back for the next read rather than garbled.
     let (b, _s) = backend(vec![Reply::Text(200, "caf\u{e9}")]);
-    assert_eq!(b.logs(&session(), 2).await.unwrap(), "\u{e9}");
+    let c = b.logs(&session(), Some(0), 4).await.unwrap();
+    assert_eq!((c.text.as_str(), c.next), ("caf", 3));
 }
 
 #[tokio::test]
@@ -549,10 +560,10 @@ async fn logs_of_missing_or_unstarted_pods_are_empty() {
     );
     for reply in [not_found(), waiting] {
         let (b, _s) = backend(vec![reply]);
-        assert_eq!(b.logs(&session(), 100).await.unwrap(), "");
+        assert_eq!(b.logs(&session(), None, 100).await.unwrap().text, "");
     }
     let (b, _s) = backend(vec![status(500, "InternalError", "kubelet down")]);
-    let err = b.logs(&session(), 100).await.unwrap_err();
+    let err = b.logs(&session(), None, 100).await.unwrap_err();
     assert!(err.to_string().contains("kubelet down"), "{err}");
 }
 

@@ -88,8 +88,14 @@ pub trait SessionBackend: Send + Sync + 'static {
 
     async fn status(&self, session: &SessionRef) -> Result<Observed, BackendError>;
 
-    /// The most recent output, at most `max_bytes`.
-    async fn logs(&self, session: &SessionRef, max_bytes: usize) -> Result<String, BackendError>;
+    /// Output by absolute byte offsets: what follows `after` (or, without it, the newest), at
+    /// most `max_bytes` (see `logbuf::chunk`).
+    async fn logs(
+        &self,
+        session: &SessionRef,
+        after: Option<u64>,
+        max_bytes: usize,
+    ) -> Result<crate::model::session::LogChunk, BackendError>;
 
     /// Cleans up after a crash at start-up: `live` are the sessions the database still marks
     /// as starting or running. Returns the ids of those that no longer run.

@@ -2,6 +2,6 @@
 
 pub mod backend;
 pub mod local;
-mod logbuf;
+pub mod logbuf;
 pub mod service;
 pub mod spec;

@@ -9,7 +9,7 @@ use crate::{
     model::{
         extra_env::EnvSource,
         launch::{self, KnownSecret},
-        session::{EnvironmentInfo, SessionInfo, SessionStatus},
+        session::{EnvironmentInfo, LogChunk, SessionInfo, SessionStatus},
         AppError, SecretValue,
     },
     server::{
@@ -432,14 +432,21 @@ pub async fn stop(state: &AppState, actor: &Actor, id: &str) -> Result<SessionIn
     Ok(owned(state, &actor.user, id).await?.info)
 }
 
-pub async fn logs(state: &AppState, user: &AuthUser, id: &str) -> Result<String, AppError> {
+/// The session's output after the absolute offset `after` (or its newest, without one), at
+/// most [`LOG_VIEW_BYTES`]; `next` is the offset to ask for next time.
+pub async fn logs(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    after: Option<u64>,
+) -> Result<LogChunk, AppError> {
     let stored = owned(state, user, id).await?;
     if stored.info.backend != state.backend.name() {
-        return Ok(String::new());
+        return Ok(LogChunk::default());
     }
     state
         .backend
-        .logs(&session_ref(&stored), LOG_VIEW_BYTES)
+        .logs(&session_ref(&stored), after, LOG_VIEW_BYTES)
         .await
         .map_err(|e| backend_error(e).1)
 }

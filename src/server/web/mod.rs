@@ -4,9 +4,11 @@
 pub mod api_errors;
 pub mod assets;
 pub mod audit_export;
+pub mod bearer;
 pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;
 pub mod headers;
 pub mod multipart;
 pub mod page_cache;
+pub mod token_page;

@@ -570,7 +570,7 @@ async fn a_projects_session_lives_in_the_projects_namespace() {
         deleted(),
     ]);
     b.status(&session).await.unwrap();
-    b.logs(&session, 100).await.unwrap();
+    b.logs(&session, None, 100).await.unwrap();
     b.stop(&session).await.unwrap();
     let sent = lines(&seen(b, server).await);
     assert_eq!(sent.len(), 5);

@@ -335,7 +335,7 @@ fn flows() -> Vec<Flow> {
             script: vec![Reply::Text(200, "out\n")],
             run: |c| {
                 Box::pin(async move {
-                    kube_backend(c).logs(&session(), 100).await.unwrap();
+                    kube_backend(c).logs(&session(), None, 100).await.unwrap();
                 })
             },
         },

@@ -569,14 +569,19 @@ impl SessionBackend for LocalBackend {
         })
     }
 
-    async fn logs(&self, session: &SessionRef, max_bytes: usize) -> Result<String, BackendError> {
+    async fn logs(
+        &self,
+        session: &SessionRef,
+        after: Option<u64>,
+        max_bytes: usize,
+    ) -> Result<crate::model::session::LogChunk, BackendError> {
         let sessions = self
             .sessions
             .lock()
             .map_err(|_| BackendError::Internal("session table poisoned".into()))?;
         Ok(sessions
             .get(&session.session_id)
-            .map(|s| s.log.tail(max_bytes))
+            .map(|s| s.log.read(after, max_bytes))
             .unwrap_or_default())
     }
 

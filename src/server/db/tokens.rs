@@ -1,0 +1,182 @@
+//! Personal access token rows. A row holds the token's SHA-256, never the token. Every query
+//! but the lookup by hash is scoped by the owner's id.
+
+use super::{audit::AuditEvent, Db};
+use crate::{
+    model::tokens::{scopes_from_string, TokenInfo},
+    on_pool,
+};
+
+/// Tokens used within this long are not written again (so most requests only read).
+pub const LAST_USED_GRANULARITY_MS: i64 = 60_000;
+
+#[derive(Debug, sqlx::FromRow)]
+struct InfoRow {
+    id: String,
+    name: String,
+    display: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl From<InfoRow> for TokenInfo {
+    fn from(r: InfoRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            display: r.display,
+            scopes: scopes_from_string(&r.scopes),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub scopes: &'a str,
+    pub token_hash: &'a str,
+    pub display: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts a token and its audit event in one transaction. Returns `false` (and writes
+/// nothing) when the user already has a token of that name that is not revoked.
+pub async fn insert(db: &Db, token: &NewToken<'_>, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tokens (id, user_id, name, scopes, token_hash, display, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(token.id)
+        .bind(token.user_id)
+        .bind(token.name)
+        .bind(token.scopes)
+        .bind(token.token_hash)
+        .bind(token.display)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        crate::insert_audit!(&mut *tx, event)?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// The user's tokens that are not revoked (expired ones included), newest first.
+pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<TokenInfo>> {
+    let rows: Vec<InfoRow> = on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT id, name, display, scopes, created_at, expires_at, last_used_at FROM tokens \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, name"
+    )
+    .bind(user_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Revokes one of the user's tokens. Returns its name, or `None` when the user has no such
+/// token that is not already revoked. `event` is written in the same transaction, with the
+/// token's name as its target.
+pub async fn revoke(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    now: i64,
+    event: &AuditEvent<'_>,
+) -> sqlx::Result<Option<String>> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let name: Option<String> = sqlx::query_scalar(
+            "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND id = $3 \
+             AND revoked_at IS NULL RETURNING name",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let event = AuditEvent {
+            target: Some(&name),
+            client_addr: event.client_addr.clone(),
+            ..*event
+        };
+        crate::insert_audit!(&mut *tx, &event)?;
+        tx.commit().await?;
+        Ok(Some(name))
+    })
+}
+
+/// A token found by its hash, with its owner.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Presented {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub expires_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub user_id: String,
+    pub username: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+}
+
+pub async fn by_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Presented>> {
+    on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT t.id, t.name, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, \
+         u.id AS user_id, u.username, u.is_admin, u.disabled \
+         FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+    )
+    .bind(token_hash)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Records a use: the first one sets `last_used_at` and writes `first_use` in the same
+/// transaction; later ones move it on only when it is at least a minute old. A revoked token is
+/// never touched.
+pub async fn touch(db: &Db, id: &str, now: i64, first_use: &AuditEvent<'_>) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let first = sqlx::query(
+            "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND last_used_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if first == 1 {
+            crate::insert_audit!(&mut *tx, first_use)?;
+        } else {
+            sqlx::query(
+                "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+                 AND last_used_at <= $3",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(now - LAST_USED_GRANULARITY_MS)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}
