@@ -66,7 +66,7 @@ pub async fn run(command: Command) -> ExitCode {
             Ok(api) => secrets::run(&api, c).await,
             Err(e) => Err(e),
         },
-        Command::Submit(args) => match connect(&env) {
+        Command::Submit(args) => match submit::check(&args).and_then(|()| connect(&env)) {
             Ok(api) => submit::run(&api, args).await,
             Err(e) => Err(e),
         },

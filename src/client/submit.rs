@@ -127,7 +127,9 @@ pub fn precheck(form: &LaunchForm<'_>) -> Result<(), Vec<FieldError>> {
     }
 }
 
-pub async fn run(api: &Api, args: SubmitArgs) -> Result<ExitCode, ClientError> {
+/// The command's own text, judged before anything else (also before a login is looked for):
+/// exit 2 with the form's messages, named by option.
+pub fn check(args: &SubmitArgs) -> Result<(), ClientError> {
     let rows = args.rows();
     let extra_env = args.extra_env()?;
     let project = args.project.clone().unwrap_or_default();
@@ -145,7 +147,15 @@ pub async fn run(api: &Api, args: SubmitArgs) -> Result<ExitCode, ClientError> {
             _ => format!("{} options need attention.", fields.len()),
         };
         ClientError::Usage { message, fields }.relabel(|f| args.label(f))
-    })?;
+    })
+}
+
+pub async fn run(api: &Api, args: SubmitArgs) -> Result<ExitCode, ClientError> {
+    check(&args)?;
+    let rows = args.rows();
+    let extra_env = args.extra_env()?;
+    let project = args.project.clone().unwrap_or_default();
+    let mount_dir = args.mount_dir.clone().unwrap_or_default();
 
     let mut body: Vec<(String, String)> = vec![
         ("environment".into(), args.environment.clone()),

@@ -347,7 +347,10 @@ async fn login_and_secrets(backend: Backend) {
         assert!(!logs.contains(s), "the server logged a secret");
     }
 }
-crate::both!(login_and_secrets_end_to_end, login_and_secrets);
+crate::both!(
+    login_and_secrets_end_to_end,
+    crate::client::login_and_secrets
+);
 
 /// Polls the demo session's output (through the client) until it is ready.
 fn demo_report(me: &User, id: &str) -> String {
@@ -585,7 +588,10 @@ async fn submit_and_follow(backend: Backend) {
         assert!(!logs.contains(s), "the server logged a secret");
     }
 }
-crate::both!(submit_and_follow_end_to_end, submit_and_follow);
+crate::both!(
+    submit_and_follow_end_to_end,
+    crate::client::submit_and_follow
+);
 
 /// `lockbox --help` lists operator and client commands in two groups; `sessions render` stays
 /// with the operators.
