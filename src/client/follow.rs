@@ -3,8 +3,7 @@
 //! output is read; Ctrl-C stops following and leaves the session running.
 
 use super::{error::ClientError, http::Api, output::Format};
-use crate::model::session::SessionInfo;
-use serde::{Deserialize, Serialize};
+use crate::model::session::{LogChunk, SessionInfo};
 use std::{io::Write, process::ExitCode, time::Duration};
 
 /// How often a quiet session's log is read again.
@@ -13,20 +12,30 @@ const POLL: Duration = Duration::from_millis(400);
 /// backend call each on Kubernetes, so less often than the log).
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
-/// One read of `/api/sessions/logs`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LogChunk {
-    pub text: String,
-    /// The cursor to pass as `after` next time.
-    pub next: u64,
-}
-
 pub async fn read(api: &Api, id: &str, after: u64) -> Result<LogChunk, ClientError> {
     let after = after.to_string();
     let (chunk, _) = api
         .call_as::<LogChunk>("sessions/logs", &[("id", id), ("after", &after)])
         .await?;
     Ok(chunk)
+}
+
+/// Everything kept from `after` on, in as many reads as it takes (each returns at most
+/// 16 KiB), as one chunk.
+pub async fn read_all(api: &Api, id: &str, after: u64) -> Result<LogChunk, ClientError> {
+    let mut all = LogChunk {
+        next: after,
+        ..Default::default()
+    };
+    loop {
+        let chunk = read(api, id, all.next).await?;
+        all.next = chunk.next;
+        all.skipped += chunk.skipped;
+        if chunk.text.is_empty() {
+            return Ok(all);
+        }
+        all.text.push_str(&chunk.text);
+    }
 }
 
 /// The session as listed (`None` when the list no longer holds it).
@@ -38,6 +47,14 @@ pub async fn session(api: &Api, id: &str) -> Result<Option<SessionInfo>, ClientE
 }
 
 fn emit(chunk: &LogChunk, format: Format) {
+    if chunk.skipped > 0 && format == Format::Table {
+        // Said on standard error, so standard output stays the session's own bytes.
+        eprintln!(
+            "\nlockbox: {} bytes of output were dropped before they could be read (the server \
+             keeps only the most recent output)",
+            chunk.skipped
+        );
+    }
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = match format {
@@ -63,7 +80,7 @@ async fn until_end(
     loop {
         let chunk = read(api, id, after).await?;
         after = chunk.next;
-        if !chunk.text.is_empty() {
+        if !chunk.text.is_empty() || chunk.skipped > 0 {
             emit(&chunk, format);
             continue;
         }

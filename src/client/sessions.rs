@@ -104,7 +104,13 @@ pub async fn run(api: &Api, command: SessionsCommand) -> Result<ExitCode, Client
             if follow {
                 return follow::follow(api, &id, 0, format).await;
             }
-            let chunk = follow::read(api, &id, 0).await?;
+            let chunk = follow::read_all(api, &id, 0).await?;
+            if chunk.skipped > 0 && format == Format::Table {
+                eprintln!(
+                    "lockbox: the oldest {} bytes of output are no longer kept",
+                    chunk.skipped
+                );
+            }
             match format {
                 Format::Json => print!(
                     "{}",
