@@ -69,7 +69,7 @@ pub async fn insert(db: &Db, token: &NewToken<'_>, event: &AuditEvent<'_>) -> sq
         if inserted == 0 {
             return Ok(false);
         }
-        crate::insert_audit!(&mut *tx, event)?;
+        crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -116,7 +116,7 @@ pub async fn revoke(
             client_addr: event.client_addr.clone(),
             ..*event
         };
-        crate::insert_audit!(&mut *tx, &event)?;
+        crate::insert_audit!(db.audit, tx, &event)?;
         tx.commit().await?;
         Ok(Some(name))
     })
@@ -164,7 +164,7 @@ pub async fn touch(db: &Db, id: &str, now: i64, first_use: &AuditEvent<'_>) -> s
         .await?
         .rows_affected();
         if first == 1 {
-            crate::insert_audit!(&mut *tx, first_use)?;
+            crate::insert_audit!(db.audit, tx, first_use)?;
         } else {
             sqlx::query(
                 "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
