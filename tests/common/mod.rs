@@ -360,6 +360,14 @@ impl TestApp {
         all
     }
 
+    /// The server's last log lines, for assertion messages: a 500 says why only in the log.
+    pub fn log_tail(&self) -> String {
+        let all = self.all_logs();
+        let lines: Vec<&str> = all.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        format!("server log (last lines):\n{tail}")
+    }
+
     /// A fresh browser-less client with its own cookie jar.
     pub fn client(&self) -> Client {
         Client {
@@ -381,7 +389,13 @@ impl TestApp {
                 &[("username", username), ("password", PASSWORD)],
             )
             .await;
-        assert_eq!(r.status, 200, "signing {username} in: {}", r.body);
+        assert_eq!(
+            r.status,
+            200,
+            "signing {username} in: {}\n{}",
+            r.body,
+            self.log_tail()
+        );
         client
     }
 
@@ -394,7 +408,13 @@ impl TestApp {
                 &[("username", username), ("password", PASSWORD)],
             )
             .await;
-        assert_eq!(res.status, 200, "signup {username}: {}", res.body);
+        assert_eq!(
+            res.status,
+            200,
+            "signup {username}: {}\n{}",
+            res.body,
+            self.log_tail()
+        );
         client
     }
 
