@@ -176,3 +176,5 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
 
 #[path = "startup/assets.rs"]
 mod assets;
+#[path = "startup/observability.rs"]
+mod observability;

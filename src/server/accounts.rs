@@ -28,6 +28,7 @@ fn validate_new(username: &str, password: &str) -> Result<Username, AppError> {
 }
 
 /// Creates an account with a fresh data key. The first account on an empty database is admin.
+#[tracing::instrument(name = "create_user", skip_all)]
 pub async fn create_user(
     db: &Db,
     keyring: &Keyring,
@@ -99,7 +100,8 @@ pub async fn signup_open(state: &AppState) -> Result<bool, AppError> {
 }
 
 /// Checks a username and password. Unknown users cost the same as known ones, and every failure
-/// gives the same answer.
+/// gives the same answer. (The span names no username: people type passwords into that field.)
+#[tracing::instrument(name = "sign_in", skip_all)]
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -119,6 +121,7 @@ pub async fn login(
         .throttle
         .begin(&key, address_key.as_deref(), Instant::now())
         .map_err(|wait| {
+            crate::server::metrics::sign_in_refused(true);
             let secs = wait.as_secs().max(1);
             AppError::TooManyRequests {
                 message: format!("Too many failed sign-ins. Try again in {secs} seconds."),
@@ -169,6 +172,7 @@ pub async fn login(
         None => {
             // The attempt stays counted.
             drop(attempt);
+            crate::server::metrics::sign_in_refused(false);
             // A name that matches no account is not recorded: people type passwords into the
             // username field.
             db::audit::record(

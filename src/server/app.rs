@@ -37,6 +37,8 @@ pub enum StartError {
     Sessions(sqlx::Error),
     #[error("cannot prepare the session backend: {0}")]
     Backend(String),
+    #[error("cannot record metrics: {0}")]
+    Metrics(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
 }
@@ -192,8 +194,10 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         security,
         web::headers::static_layer,
     ));
-    let router = pages.merge(assets);
-    router.with_state(state)
+    let router = pages
+        .merge(assets)
+        .layer(middleware::from_fn(web::request_metrics::layer));
+    web::request_id::wrap(router).with_state(state)
 }
 
 /// How often session objects the database does not hold as live are swept.
@@ -258,6 +262,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             "no hash file: the site's files have their plain names"
         );
     }
+    if let Some(addr) = state.config.metrics_listen {
+        start_metrics(addr, &state).await?;
+    }
     let backend = state.backend.clone();
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -285,6 +292,22 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     .map_err(|e| StartError::Listen(local, e))?;
     // Sessions and their files must not outlive the server.
     backend.shutdown().await;
+    Ok(())
+}
+
+/// Serves Prometheus metrics on their own address (off unless `LOCKBOX_METRICS_LISTEN` is set).
+async fn start_metrics(addr: SocketAddr, state: &AppState) -> Result<(), StartError> {
+    use crate::server::metrics;
+    let handle = metrics::install().map_err(StartError::Metrics)?;
+    let scrape = metrics::Scrape {
+        handle,
+        db: state.db.clone(),
+        keyring: state.keyring.clone(),
+    };
+    let local = metrics::serve(addr, scrape)
+        .await
+        .map_err(|e| StartError::Listen(addr, e))?;
+    tracing::info!(address = %local, "metrics on /metrics");
     Ok(())
 }
 

@@ -48,6 +48,9 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`; a secret because it may hold a password.
     pub database_url: SecretSetting,
     pub listen: SocketAddr,
+    /// Where Prometheus metrics are served (`LOCKBOX_METRICS_LISTEN`); off when unset. A
+    /// listener of its own, so the public address never exposes them.
+    pub metrics_listen: Option<SocketAddr>,
     pub master_key: Option<SecretSetting>,
     /// Keys still accepted for unwrapping while rotation moves everything to `master_key`
     /// (`LOCKBOX_PREVIOUS_MASTER_KEYS[_FILE]`: base64 keys separated by commas or newlines),
@@ -157,16 +160,27 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     where
         T::Err: std::fmt::Display,
     {
-        match self.get(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| ConfigError::Invalid {
-                    name,
-                    reason: format!("{e} (got {raw:?})"),
-                }),
-        }
+        Ok(self.parse_optional(name)?.unwrap_or(default))
+    }
+
+    /// A setting with no default: unset is `None`.
+    fn parse_optional<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.get(name)
+            .map(|raw| {
+                raw.trim()
+                    .parse()
+                    .map_err(|e: T::Err| ConfigError::Invalid {
+                        name,
+                        reason: format!("{e} (got {raw:?})"),
+                    })
+            })
+            .transpose()
     }
 
     fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -325,6 +339,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
         Ok(Config {
             listen: self.parse("LOCKBOX_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            metrics_listen: self.parse_optional("LOCKBOX_METRICS_LISTEN")?,
             master_key: self.secret("LOCKBOX_MASTER_KEY")?,
             previous_master_keys: self.key_list("LOCKBOX_PREVIOUS_MASTER_KEYS")?,
             rewrap_batch: match self.parse("LOCKBOX_REWRAP_BATCH", 100usize)? {
@@ -497,6 +512,20 @@ mod tests {
         assert!(!c.allow_signup);
         assert!(c.master_key.is_none());
         assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.metrics_listen, None);
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_when_set() {
+        let c = config(&[("LOCKBOX_METRICS_LISTEN", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(
+            c.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        let e = config(&[("LOCKBOX_METRICS_LISTEN", "9464")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LOCKBOX_METRICS_LISTEN"), "{e}");
     }
 
     #[test]

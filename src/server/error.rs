@@ -4,9 +4,13 @@
 use crate::model::AppError;
 
 impl From<sqlx::Error> for AppError {
+    /// `at` is where the `?` stood: the operation that failed, beside the request's and the
+    /// service's spans.
+    #[track_caller]
     fn from(e: sqlx::Error) -> Self {
+        let at = std::panic::Location::caller();
         // sqlx errors carry SQL and constraint names but never bound values.
-        tracing::error!(error = %e, "database error");
+        tracing::error!(error = %e, %at, "database error");
         AppError::Internal
     }
 }

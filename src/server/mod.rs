@@ -17,6 +17,7 @@ pub mod error;
 pub mod keys;
 pub mod keys_cli;
 pub mod kube;
+pub mod metrics;
 pub mod namespace_secrets;
 pub mod namespace_secrets_cli;
 pub mod projects;

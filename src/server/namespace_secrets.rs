@@ -160,6 +160,7 @@ fn plaintext(data: &BTreeMap<String, SecretValue>) -> Result<Zeroizing<Vec<u8>>,
 
 /// Creates the secret, or replaces its whole data (keys not given are gone) and bumps its
 /// version. Every broken rule is reported at once; no message holds a value.
+#[tracing::instrument(name = "set_namespace_secret", skip_all)]
 pub async fn set(
     db: &Db,
     keyring: &Keyring,
@@ -267,6 +268,7 @@ async fn reply(db: &Db, id: &str) -> Result<NamespaceSecretInfo, AppError> {
 }
 
 /// Removes a secret (never a propagated copy: that follows its source).
+#[tracing::instrument(name = "delete_namespace_secret", skip_all)]
 pub async fn delete(db: &Db, by: By<'_>, scope: &Scope, name: &str) -> Result<(), AppError> {
     let project = project_id(db, scope).await?;
     let target = describe(scope, name);

@@ -55,6 +55,7 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SecretMeta>, 
     Ok(db::secrets::list(&state.db, &user.id).await?)
 }
 
+#[tracing::instrument(name = "create_secret", skip_all, fields(user = %actor.user.id))]
 pub async fn create(
     state: &AppState,
     actor: &Actor,
@@ -134,6 +135,7 @@ fn no_such_secret(name: &SecretName) -> AppError {
     AppError::not_found(format!("You have no secret named {name}."))
 }
 
+#[tracing::instrument(name = "replace_secret", skip_all, fields(user = %actor.user.id))]
 pub async fn replace(
     state: &AppState,
     actor: &Actor,
@@ -165,6 +167,7 @@ pub async fn replace(
         .ok_or_else(|| no_such_secret(&name))
 }
 
+#[tracing::instrument(name = "delete_secret", skip_all, fields(user = %actor.user.id))]
 pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), AppError> {
     let name = parse_name(name)?;
     let event = actor.event("secret.deleted", name.as_str());

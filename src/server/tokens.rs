@@ -43,6 +43,7 @@ pub fn hash(token: &str) -> String {
         .collect()
 }
 
+#[tracing::instrument(name = "create_token", skip_all, fields(user = %actor.user.id))]
 pub async fn create(
     db: &db::Db,
     actor: &Actor,
@@ -108,6 +109,7 @@ pub async fn list(db: &db::Db, user: &AuthUser) -> Result<Vec<TokenInfo>, AppErr
 }
 
 /// Revokes one of the actor's own tokens; it is refused from the next request on.
+#[tracing::instrument(name = "revoke_token", skip_all, fields(user = %actor.user.id))]
 pub async fn revoke(db: &db::Db, actor: &Actor, id: &str) -> Result<String, AppError> {
     let now = db::now_ms();
     let event = AuditEvent {

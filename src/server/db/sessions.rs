@@ -294,6 +294,16 @@ pub async fn count_live(db: &Db, user_id: &str) -> sqlx::Result<i64> {
     .await)
 }
 
+/// Live sessions per backend (for the metrics).
+pub async fn count_all_live(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT backend, COUNT(*) FROM sessions WHERE status IN ('starting', 'running') \
+         GROUP BY backend ORDER BY backend"
+    )
+    .fetch_all(p)
+    .await)
+}
+
 /// The ids of every session still marked starting or running on `backend` (for the sweep).
 pub async fn live_ids(db: &Db, backend: &str) -> sqlx::Result<std::collections::HashSet<String>> {
     let ids: Vec<String> = on_pool!(&db.read, |p| sqlx::query_scalar(

@@ -47,6 +47,15 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<PropagationRow>> {
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// How many copies are in each state (synced, conflict, error, skipped), for the metrics.
+pub async fn count_by_state(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT state, COUNT(*) FROM propagation_status GROUP BY state ORDER BY state"
+    )
+    .fetch_all(p)
+    .await)
+}
+
 /// One store's rows.
 pub async fn load(db: &Db, store: &str) -> sqlx::Result<Vec<PropagationRow>> {
     let sql = format!("SELECT {COLUMNS} FROM propagation_status WHERE store = $1");

@@ -210,12 +210,26 @@ fn backend_error(e: BackendError) -> (String, AppError) {
     }
 }
 
+/// Starts a session; counted and timed by backend and outcome.
+#[tracing::instrument(name = "launch", skip_all, fields(user = %actor.user.id))]
 pub async fn launch(
     state: &AppState,
     actor: &Actor,
     input: &LaunchInput<'_>,
 ) -> Result<SessionInfo, AppError> {
     let begun = std::time::Instant::now();
+    let result = launch_recorded(state, actor, input, begun).await;
+    let outcome = crate::server::metrics::launch_outcome(&result);
+    crate::server::metrics::launch_finished(state.backend.name(), outcome, begun.elapsed());
+    result
+}
+
+async fn launch_recorded(
+    state: &AppState,
+    actor: &Actor,
+    input: &LaunchInput<'_>,
+    begun: std::time::Instant,
+) -> Result<SessionInfo, AppError> {
     // First of all, whether the user may use the project: a refusal must not depend on (and so
     // reveal) anything else, such as whether a reference resolves in its namespace.
     let project =
@@ -408,6 +422,7 @@ async fn owned(state: &AppState, user: &AuthUser, id: &str) -> Result<Stored, Ap
         .ok_or_else(not_found)
 }
 
+#[tracing::instrument(name = "stop_session", skip_all, fields(user = %actor.user.id, session = %id))]
 pub async fn stop(state: &AppState, actor: &Actor, id: &str) -> Result<SessionInfo, AppError> {
     let stored = owned(state, &actor.user, id).await?;
     if stored.info.status.is_live() || stored.info.status == SessionStatus::Failed {

@@ -11,4 +11,6 @@ pub mod flash;
 pub mod headers;
 pub mod multipart;
 pub mod page_cache;
+pub mod request_id;
+pub mod request_metrics;
 pub mod token_page;
