@@ -1,6 +1,7 @@
 //! Observability: a request id on every response and in the log lines of its request, and
 //! Prometheus metrics on their own listener only, with no name, value or id in any label.
 
+use crate::both;
 use crate::common::{self, Backend, ServerOptions, TestApp};
 
 fn free_port() -> u16 {
