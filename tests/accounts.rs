@@ -986,16 +986,8 @@ fn bare_client(app: &TestApp) -> common::Client {
     }
 }
 
-/// The login-session table (tower-sessions keeps it in its own schema on PostgreSQL).
-fn login_sessions(app: &TestApp) -> &'static str {
-    match app.backend {
-        Backend::Sqlite => "login_sessions",
-        Backend::Postgres => "tower_sessions.login_sessions",
-    }
-}
-
 async fn login_session_rows(app: &TestApp) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {}", login_sessions(app));
+    let sql = format!("SELECT COUNT(*) FROM {}", app.login_sessions_table());
     common::query_column::<i64>(app, &sql).await[0]
 }
 
@@ -1137,7 +1129,7 @@ async fn stored_session_ids_are_not_cookies(backend: Backend) {
         }
     };
     assert_eq!(signed_in(value.clone()).await, 200);
-    let sql = format!("SELECT id FROM {}", login_sessions(&app));
+    let sql = format!("SELECT id FROM {}", app.login_sessions_table());
     let stored: Vec<String> = common::query_column(&app, &sql).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     for id in stored {

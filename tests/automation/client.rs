@@ -145,10 +145,14 @@ impl User {
     }
 }
 
-/// Mints a token on the signed-in client's account, with these scopes.
+/// Mints a token on the signed-in client's account, with these scopes (under a name of its
+/// own: a user's live tokens have distinct names).
 async fn token(client: &Client, scopes: &[&str]) -> String {
+    static MINTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = MINTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("cli test {n}");
     let keys: Vec<String> = (0..scopes.len()).map(|i| format!("scopes[{i}]")).collect();
-    let mut form = vec![("name", "cli test")];
+    let mut form = vec![("name", name.as_str())];
     form.extend(keys.iter().map(String::as_str).zip(scopes.iter().copied()));
     let r = client.post("/api/tokens/create", &form).await;
     assert_eq!(r.status, 200, "minting a token: {}", r.body);
@@ -545,7 +549,7 @@ async fn submit_and_follow(backend: Backend) {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("--secret db_password:file: DB_PASSWORD is chosen more than once."),
+            .contains("--secret db_password:file: db_password is chosen more than once."),
         "{}",
         r.stderr
     );

@@ -460,7 +460,8 @@ both!(
 
 /// Each login-session row.
 async fn login_sessions(app: &TestApp) -> i64 {
-    query_column::<i64>(app, "SELECT COUNT(*) FROM login_sessions").await[0]
+    let sql = format!("SELECT COUNT(*) FROM {}", app.login_sessions_table());
+    query_column::<i64>(app, &sql).await[0]
 }
 
 async fn bearer_requests_set_no_cookie_and_store_no_session(backend: Backend) {

@@ -368,6 +368,14 @@ impl TestApp {
         format!("server log (last lines):\n{tail}")
     }
 
+    /// The login-session table (tower-sessions keeps it in its own schema on PostgreSQL).
+    pub fn login_sessions_table(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "login_sessions",
+            Backend::Postgres => "tower_sessions.login_sessions",
+        }
+    }
+
     /// A fresh browser-less client with its own cookie jar.
     pub fn client(&self) -> Client {
         Client {

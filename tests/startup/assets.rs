@@ -67,10 +67,7 @@ async fn spawn(backend: Backend, site_root: &Path) -> TestApp {
 
 /// Every login-session row, with its expiry: an asset request must leave them as they are.
 async fn login_sessions(app: &TestApp) -> Vec<String> {
-    let table = match app.backend {
-        Backend::Sqlite => "login_sessions",
-        Backend::Postgres => "tower_sessions.login_sessions",
-    };
+    let table = app.login_sessions_table();
     crate::common::query_column::<String>(
         app,
         &format!("SELECT id || ' ' || CAST(expiry_date AS TEXT) FROM {table} ORDER BY id"),

@@ -544,7 +544,11 @@ async fn logs_read_from_the_start_and_count_offsets_from_there() {
     let c = b.logs(&session(), Some(9), 9).await.unwrap();
     assert_eq!((c.text.as_str(), c.next), ("line two\n", 18));
     let asked = seen(b, server).await;
-    assert!(asked[0].query.contains("limitBytes=18"), "{}", asked[0].query);
+    assert!(
+        asked[0].query.contains("limitBytes=18"),
+        "{}",
+        asked[0].query
+    );
     // A cut inside a character is held back for the next read rather than garbled.
     let (b, _s) = backend(vec![Reply::Text(200, "caf\u{e9}")]);
     let c = b.logs(&session(), Some(0), 4).await.unwrap();

@@ -1,6 +1,6 @@
 //! Requests that carry a bearer token (`Authorization: Bearer …`, a personal access token) are
 //! not browser requests: their cookies are removed before the login-session and cookie layers
-//! see them, so a token request is authenticated by its token only (`api::ctx`), can neither
+//! see them (and they are answered with JSON, never a form's redirect), so a token request is authenticated by its token only (`api::ctx`), can neither
 //! read nor refresh a login session or a flash, and its response sets no cookie.
 //!
 //! Other `Authorization` schemes are left alone: a reverse proxy's Basic authentication makes
@@ -30,6 +30,12 @@ pub async fn layer(mut req: Request<Body>, next: Next) -> Response {
         return next.run(req).await;
     }
     req.headers_mut().remove(header::COOKIE);
+    // Nor is it a browser's form: Leptos would answer `Accept: text/html` with a redirect back
+    // to the form. A token client gets the JSON answer.
+    req.headers_mut().insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("application/json"),
+    );
     let mut res = next.run(req).await;
     // Nothing should have set one; make sure.
     res.headers_mut().remove(header::SET_COOKIE);
