@@ -575,9 +575,15 @@ async fn submit_and_follow(backend: Backend) {
     let r = me.run(&["submit", "-e", "X=SECRET:no-such-secret,key"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("-e: "), "{}", r.stderr);
-    // A project the user may not use: 403, exit 4.
+    // A project that does not exist: refused at its field, exit 3.
     let r = me.run(&["submit", "--project", "ghost"]);
-    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--project: There is no project named \"ghost\"."),
+        "{}",
+        r.stderr
+    );
     // A token without `sessions`: 403 naming it, exit 4.
     let read_only = token(&alice, &["secrets:read"]).await;
     let r = me.run_env(&["submit"], &[("LOCKBOX_TOKEN", &read_only)]);
