@@ -111,6 +111,10 @@ pub async fn follow(
     after: u64,
     format: Format,
 ) -> Result<ExitCode, ClientError> {
+    // Registered before any output is printed: `ctrl_c()` would register only when first
+    // polled, and a Ctrl-C in between would kill the client instead.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| ClientError::usage(format!("cannot watch for Ctrl-C: {e}")))?;
     tokio::select! {
         ended = until_end(api, id, after, format) => {
             match ended? {
@@ -122,7 +126,7 @@ pub async fn follow(
             }
             Ok(ExitCode::SUCCESS)
         }
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             eprintln!(
                 "\nlockbox: stopped following; session {id} is still running. Stop it with: \
                  lockbox sessions stop {id}"
