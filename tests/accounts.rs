@@ -2,6 +2,8 @@
 //! trail, plain form posts, and the command line.
 #![cfg(feature = "ssr")]
 
+#[path = "accounts/admin_matrix.rs"]
+mod admin_matrix;
 mod common;
 
 use common::{Backend, ServerOptions, TestApp, PASSWORD};
@@ -1140,4 +1142,9 @@ async fn stored_session_ids_are_not_cookies(backend: Backend) {
 both!(
     stored_session_ids_are_not_cookies,
     crate::stored_session_ids_are_not_cookies
+);
+
+both!(
+    every_admin_endpoint_is_for_admins_only,
+    crate::admin_matrix::every_admin_endpoint_is_for_admins_only
 );
