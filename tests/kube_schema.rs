@@ -21,6 +21,7 @@ use lockbox::server::{
 };
 use std::{path::Path, process::Command};
 
+#[path = "kube_schema/deploy.rs"]
 mod deploy;
 
 const VALIDATOR: &str = "kubernetes-validate";

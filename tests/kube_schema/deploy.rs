@@ -211,7 +211,7 @@ struct Server {
 
 fn server() -> Server {
     let deployment: Deployment = one("deployment.yaml", "Deployment");
-    let template = deployment.spec.as_ref().unwrap().template.clone();
+    let template = deployment.spec.template.clone();
     let spec = template.spec.unwrap();
     let labels = template.metadata.unwrap().labels.unwrap();
     assert_eq!(spec.containers.len(), 1);
@@ -240,7 +240,7 @@ fn env_of(c: &Container) -> BTreeMap<String, String> {
 #[test]
 fn the_deployment_runs_two_restricted_replicas_under_lockboxs_account() {
     let s = server();
-    let spec = s.deployment.spec.as_ref().unwrap();
+    let spec = &s.deployment.spec;
     assert_eq!(spec.replicas, Some(2));
     assert!(selects(&spec.selector, &s.labels));
     let pod = &s.spec;
@@ -282,7 +282,9 @@ fn the_deployment_runs_two_restricted_replicas_under_lockboxs_account() {
         .iter()
         .flatten()
         .any(|t| t.topology_key == "kubernetes.io/hostname"
-            && t.label_selector.as_ref().is_some_and(|l| selects(l, &s.labels))));
+            && t.label_selector
+                .as_ref()
+                .is_some_and(|l| selects(l, &s.labels))));
     // The API server's own rules, on the Pod the template makes.
     let pod = Pod {
         metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
@@ -460,7 +462,11 @@ fn the_service_budget_and_policy_fit_the_deployment() {
                 .flatten()
                 .map(|peer| {
                     assert!(peer.ip_block.is_none() && peer.pod_selector.is_none());
-                    peer.namespace_selector.clone().unwrap().match_labels.unwrap()
+                    peer.namespace_selector
+                        .clone()
+                        .unwrap()
+                        .match_labels
+                        .unwrap()
                 })
                 .collect();
             (ports, from)
@@ -498,7 +504,10 @@ fn the_service_budget_and_policy_fit_the_deployment() {
     assert_eq!(ports_of(1), [5432]);
     assert_eq!(ports_of(2), [443, 6443]);
     let sessions = &egress[3].to.as_ref().unwrap()[0];
-    assert!(egress[3].ports.is_none(), "a session's port is its environment's");
+    assert!(
+        egress[3].ports.is_none(),
+        "a session's port is its environment's"
+    );
     // It selects what a launch renders, in the default project's namespace and in the
     // namespaces Lockbox creates for projects.
     let rendered = super::render(
