@@ -5,6 +5,8 @@
 mod common;
 #[path = "startup/key_rotation.rs"]
 mod key_rotation;
+#[path = "startup/replicas.rs"]
+mod replicas;
 
 use common::{Backend, ServerOptions, TestApp};
 use std::os::unix::fs::PermissionsExt;

@@ -17,9 +17,13 @@ pub async fn all(db: &Db) -> sqlx::Result<Vec<KeyCheck>> {
     .await)
 }
 
+/// Stores a key's check, unless one for that key id is stored already: replicas starting at
+/// once with the same key (a first rollout) may each store it, and all must start. The id is an
+/// HMAC under the key, so a stored check for it was made by the same key.
 pub async fn insert(db: &Db, key_id: &str, check_blob: &[u8], now: i64) -> sqlx::Result<()> {
     on_pool!(&db.write, |p| sqlx::query(
-        "INSERT INTO keyring (key_id, check_blob, created_at) VALUES ($1, $2, $3)"
+        "INSERT INTO keyring (key_id, check_blob, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id) DO NOTHING"
     )
     .bind(key_id)
     .bind(check_blob)
