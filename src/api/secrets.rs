@@ -2,7 +2,9 @@
 //! response ever carries a value. Personal access tokens: listing needs `secrets:read`,
 //! changing needs `secrets:write`.
 
-use crate::model::{tokens::Scope, AppError, SecretMeta, SecretValue};
+#[cfg(feature = "ssr")]
+use crate::model::tokens::Scope;
+use crate::model::{AppError, SecretMeta, SecretValue};
 #[cfg(feature = "ssr")]
 use crate::server::secrets as service;
 use leptos::prelude::*;

@@ -3,11 +3,10 @@
 
 use crate::model::{
     session::{LogChunk, SecretChoice, SessionInfo},
-    tokens::Scope,
     AppError,
 };
 #[cfg(feature = "ssr")]
-use crate::server::sessions::service;
+use crate::{model::tokens::Scope, server::sessions::service};
 use leptos::prelude::*;
 
 /// Starts a session. `secrets` rows come as `secrets[0][secret]=NAME&secrets[0][mode]=file&

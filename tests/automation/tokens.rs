@@ -65,7 +65,8 @@ fn message(r: &Reply) -> String {
 
 /// Every endpoint a token may reach, the scope it needs, and arguments that get past
 /// argument decoding (the outcome may still be a 404 or 422: only 401/403 mean "refused").
-const SCOPED: &[(&str, &str, &[(&str, &str)])] = &[
+type Form = &'static [(&'static str, &'static str)];
+const SCOPED: &[(&str, &str, Form)] = &[
     ("/api/secrets/list", "secrets:read", &[]),
     ("/api/whoami", "secrets:read", &[]),
     (
@@ -578,7 +579,7 @@ async fn token_at_rest_only_as_its_hash(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
     let stored: Vec<String> = query_column(&app, "SELECT token_hash FROM tokens").await;
-    assert_eq!(stored, [hash.clone()]);
+    assert_eq!(stored, std::slice::from_ref(&hash));
     let at_rest = database_bytes(&app);
     assert!(contains(&at_rest, &hash), "the hash is what is stored");
     let random = &token[PREFIX.len()..];
