@@ -61,7 +61,7 @@ test('create a token by keyboard, copy it, use it, revoke it (JavaScript)', asyn
   // Shown once, in a read-only field that says so, with a Copy button.
   const once = page.getByRole('region', { name: `Copy your new token ${name} now` });
   await expect(once).toBeVisible();
-  const field = once.getByLabel('Your new token');
+  const field = once.getByRole('textbox', { name: 'Your new token' });
   await expect(field).toHaveAttribute('readonly', '');
   await expect(once).toContainText('This is the only time the token is shown.');
   const secret = await field.inputValue();
@@ -104,7 +104,7 @@ test.describe('without JavaScript', () => {
     await form.getByRole('checkbox', { name: /secrets:write/ }).check();
     await form.getByRole('button', { name: 'Create token' }).click();
     await expect(page.getByRole('heading', { name: `Token ${name} created`, level: 1 })).toBeVisible();
-    const secret = await page.getByLabel('Your new token').inputValue();
+    const secret = await page.getByRole('textbox', { name: 'Your new token' }).inputValue();
     expect(secret).toMatch(TOKEN_SHAPE);
     expect(page.url()).not.toContain(secret);
     const cookies = await page.context().cookies();
