@@ -3,6 +3,8 @@
 #![cfg(feature = "ssr")]
 
 mod common;
+#[path = "accounts/users_admin.rs"]
+mod users_admin;
 
 use common::{Backend, ServerOptions, TestApp, PASSWORD};
 
