@@ -42,23 +42,23 @@ pub async fn layer(req: Request, next: Next) -> Response {
         .map(|CspNonce(n)| n.to_string())
         .unwrap_or_default();
     let res = next.run(req).await;
-    if res.status() != StatusCode::OK {
+    // Leptos answers a plain form post with a redirect back (302), whatever the outcome; a
+    // failure's body is an error and stays as it is.
+    if !matches!(res.status(), StatusCode::OK | StatusCode::FOUND) {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let created: CreatedUser = match to_bytes(body, 64 * 1024)
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
-        Some(created) => created,
-        None => {
-            tracing::error!("the new-account page could not read the created account");
-            let mut res = Response::new(Body::from("Something went wrong on the server."));
-            *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            return res;
-        }
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        tracing::error!("the new-account page could not read the server function's answer");
+        let mut res = Response::new(Body::from("Something went wrong on the server."));
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return res;
     };
+    let Ok(created) = serde_json::from_slice::<CreatedUser>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.status = StatusCode::OK;
+    parts.headers.remove(header::LOCATION);
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
