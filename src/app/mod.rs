@@ -67,7 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/users"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/confirm") view=AdminUserConfirmPage ssr=SsrMode::Async/>

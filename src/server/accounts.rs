@@ -254,11 +254,11 @@ pub fn validate_change(current: &str, new: &str, confirm: &str) -> Result<(), Ap
     }
 }
 
-#[tracing::instrument(name = "change_password", skip_all, fields(user = %actor.user.id))]
 /// Changes the signed-in user's own password, after checking the current one (throttled like a
 /// sign-in). Clears the one-time-password mark and moves the account to a new login epoch, which
 /// ends its other login sessions; returns that epoch for the caller's own session. The audit
 /// event (`account.password_changed`) is written with the change.
+#[tracing::instrument(name = "change_password", skip_all, fields(user = %actor.user.id))]
 pub async fn change_password(
     state: &AppState,
     actor: &Actor,
