@@ -579,3 +579,72 @@ both!(
     the_last_active_admin_is_kept,
     crate::users_admin::the_last_active_admin_is_kept
 );
+
+/// The list pages by cursor (50 a page, by name, no repeats or gaps) and searches by part of a
+/// name, ignoring case and taking `%` and `_` literally.
+async fn the_user_list_pages_by_cursor_and_searches(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    for i in 0..55 {
+        create(&root, &format!("User{i:02}")).await;
+    }
+    create(&root, "with_underscore").await;
+    let list = |q: &'static str, after: Option<String>| {
+        let root = &root;
+        async move {
+            let mut form = vec![("q", q.to_string())];
+            if let Some(after) = after {
+                form.push(("after", after));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = root.post("/api/admin/users/list", &form).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+        }
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = list("user", after).await;
+        pages += 1;
+        for u in page["users"].as_array().unwrap() {
+            seen.push(u["username"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..55).map(|i| format!("User{i:02}")).collect();
+    assert_eq!(seen, expected, "every match once, by name");
+    assert_eq!(pages, 2);
+    let names = |page: serde_json::Value| -> Vec<String> {
+        page["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(list("_", None).await), ["with_underscore"]);
+    assert!(names(list("%", None).await).is_empty());
+    assert_eq!(names(list("ROO", None).await), ["root"]);
+    let r = root
+        .post("/api/admin/users/list", &[("q", &"x".repeat(40))])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "q");
+    // The page: a GET search form, and a link to the next page.
+    let body = page(&root, "/admin/users?q=user").await.body;
+    assert!(body.contains("role=\"search\""));
+    assert!(body.contains("User49") && !body.contains("User50"));
+    assert!(
+        body.contains("/admin/users?q=user&amp;after=user49"),
+        "{body}"
+    );
+}
+both!(
+    the_user_list_pages_by_cursor_and_searches,
+    crate::users_admin::the_user_list_pages_by_cursor_and_searches
+);
