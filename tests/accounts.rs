@@ -5,6 +5,8 @@
 #[path = "accounts/admin_matrix.rs"]
 mod admin_matrix;
 mod common;
+#[path = "accounts/users_admin.rs"]
+mod users_admin;
 
 use common::{Backend, ServerOptions, TestApp, PASSWORD};
 

@@ -15,7 +15,8 @@ pub async fn signup(username: String, password: String) -> Result<UserInfo, AppE
         // A token never signs anyone in or up: refused before anything is done.
         let login_session = ctx.login_session()?;
         let user = accounts::signup(&ctx.state, &username, password).await?;
-        session::sign_in(login_session, &user.id).await?;
+        // A new account starts in login epoch 0.
+        session::sign_in(login_session, &user.id, 0).await?;
         Ok(user)
     }
     .await;
@@ -37,18 +38,33 @@ pub async fn login(username: String, password: String) -> Result<UserInfo, AppEr
     let password = zeroize::Zeroizing::new(password);
     let result = async {
         let login_session = ctx.login_session()?;
-        let user = accounts::login(&ctx.state, &username, password, ctx.client.clone()).await?;
-        session::sign_in(login_session, &user.id).await?;
+        let (user, epoch) =
+            accounts::login(&ctx.state, &username, password, ctx.client.clone()).await?;
+        session::sign_in(login_session, &user.id, epoch).await?;
         Ok(user)
     }
     .await;
     let values = [("username", username.as_str())];
+    // A one-time password must be replaced first: straight to the account page.
+    let to = match &result {
+        Ok(user) if user.must_change_password => super::users::ACCOUNT_PAGE,
+        _ => HOME_AFTER_SIGN_IN,
+    };
     ctx.finish(
         "login",
         result,
         &values,
-        |u| format!("Signed in as {}.", u.username),
-        Some(HOME_AFTER_SIGN_IN),
+        |u| {
+            if u.must_change_password {
+                format!(
+                    "Signed in as {}. Choose your own password now to replace the one-time one.",
+                    u.username
+                )
+            } else {
+                format!("Signed in as {}.", u.username)
+            }
+        },
+        Some(to),
     )
     .await
 }
@@ -65,9 +81,14 @@ pub async fn logout() -> Result<(), AppError> {
 
 /// The signed-in user, if any. Never fails for lack of a session; a personal access token must
 /// be valid (else 401) and have `secrets:read` (else 403), so a client can check its token here.
+/// A browser session that must still replace its one-time password is answered too (with
+/// `must_change_password`), so the header can offer the account page and sign-out.
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<UserInfo>, AppError> {
     let ctx = super::ctx::ctx()?;
+    if !ctx.has_token() {
+        return Ok(ctx.account_user().await?.map(|u| u.info()));
+    }
     Ok(ctx
         .current_user_with(crate::model::tokens::Scope::SecretsRead)
         .await?

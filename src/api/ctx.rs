@@ -165,8 +165,20 @@ impl Ctx {
         !matches!(self.credential, Credential::Cookie)
     }
 
-    /// The browser session's signed-in user, if any. A request with a token gets 401.
+    /// The browser session's signed-in user, if any. A request with a token gets 401; an
+    /// account that must still replace its one-time password gets 403
+    /// ([`AppError::PasswordChangeRequired`]): everything but the account page is closed to it.
     pub async fn current_user(&self) -> Result<Option<AuthUser>, AppError> {
+        match self.account_user().await? {
+            Some(user) if user.must_change_password => Err(AppError::PasswordChangeRequired),
+            user => Ok(user),
+        }
+    }
+
+    /// The browser session's signed-in user, if any, even one that must still replace its
+    /// one-time password: only for the account page and changing the password (and saying who
+    /// is signed in). A request with a token gets 401.
+    pub async fn account_user(&self) -> Result<Option<AuthUser>, AppError> {
         if self.has_token() {
             return Err(tokens_not_accepted());
         }
@@ -213,6 +225,9 @@ impl Ctx {
     /// all (a token is still checked: an invalid one is a 401).
     pub async fn current_user_with(&self, scope: Scope) -> Result<Option<AuthUser>, AppError> {
         match self.principal().await? {
+            Some(Principal::Session(user)) if user.must_change_password => {
+                Err(AppError::PasswordChangeRequired)
+            }
             Some(Principal::Session(user)) => Ok(Some(user)),
             Some(Principal::Token(grant)) => {
                 grant.require(scope)?;

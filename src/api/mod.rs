@@ -13,3 +13,4 @@ pub mod projects;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
+pub mod users;

@@ -35,7 +35,7 @@ pub async fn auth_page() -> Result<AuthPageData, AppError> {
     use crate::server::accounts;
     let ctx = super::ctx::ctx()?;
     Ok(AuthPageData {
-        user: ctx.current_user().await?.map(|u| u.info()),
+        user: ctx.account_user().await?.map(|u| u.info()),
         signup_open: accounts::signup_open(&ctx.state).await?,
         flash: ctx.take_flash(),
     })
@@ -97,5 +97,23 @@ pub async fn sessions_page(output: Option<String>) -> Result<SessionsPageData, A
         output,
         flash: ctx.take_flash(),
         uncontained: !config.kube && !config.local_sandbox,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountPageData {
+    pub user: UserInfo,
+    pub flash: Option<Flash>,
+}
+
+/// The account page: open to every signed-in user, including one that must still replace a
+/// one-time password (it is where they do so).
+#[server(endpoint = "pages/account")]
+pub async fn account_page() -> Result<AccountPageData, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let user = ctx.account_user().await?.ok_or(AppError::Unauthorized)?;
+    Ok(AccountPageData {
+        user: user.info(),
+        flash: ctx.take_flash(),
     })
 }

@@ -12,8 +12,18 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    admin::audit::AdminAuditPage, home::HomePage, launch::LaunchPage, login::LoginPage,
-    not_found::NotFound, secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
+    account::AccountPage,
+    admin::{
+        audit::AdminAuditPage,
+        users::{AdminUserConfirmPage, AdminUsersPage},
+    },
+    home::HomePage,
+    launch::LaunchPage,
+    login::LoginPage,
+    not_found::NotFound,
+    secrets::SecretsPage,
+    sessions::SessionsPage,
+    signup::SignupPage,
     tokens::TokensPage,
 };
 
@@ -54,10 +64,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/secrets") view=SecretsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/confirm") view=AdminUserConfirmPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -10,6 +10,10 @@ pub struct UserInfo {
     pub id: String,
     pub username: String,
     pub is_admin: bool,
+    /// Signed in with a one-time password: it must be changed (at `/settings/account`) before
+    /// anything else is allowed.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A secret's metadata. There is deliberately no value field.

@@ -36,6 +36,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{message}")]
     Forbidden { message: String },
+    /// 403 for an account signed in with a one-time password it has not replaced yet: only
+    /// changing it (and signing out) is allowed.
+    #[error("Change your one-time password first, on your account page (/settings/account).")]
+    PasswordChangeRequired,
     #[error("{message}")]
     NotFound { message: String },
     #[error("{message}")]
@@ -84,7 +88,7 @@ impl AppError {
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
             Self::Unauthorized | Self::InvalidCredentials | Self::NotAuthenticated { .. } => 401,
-            Self::Forbidden { .. } => 403,
+            Self::Forbidden { .. } | Self::PasswordChangeRequired => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::TooManyRequests { .. } => 429,

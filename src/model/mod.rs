@@ -15,6 +15,7 @@ pub mod references;
 pub mod rules;
 pub mod session;
 pub mod tokens;
+pub mod users;
 mod value;
 
 pub use dto::{Flash, SecretMeta, UserInfo};

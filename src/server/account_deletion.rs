@@ -8,7 +8,11 @@ use crate::{
     model::{AppError, Username},
     server::{
         auth::session::AuthUser,
-        db::{self, audit::AuditEvent, users::Deletion},
+        db::{
+            self,
+            audit::AuditEvent,
+            users::{Deletion, UserRow},
+        },
         secrets::Actor,
         sessions::service as sessions,
         state::AppState,
@@ -33,11 +37,39 @@ pub struct DeletedUser {
     pub sessions_stopped: usize,
 }
 
-fn last_admin() -> AppError {
+/// The refusal to remove the last active admin (by deletion, disabling or demotion).
+pub fn last_admin() -> AppError {
     AppError::Conflict {
         field: "username".into(),
         message: "This is the last active admin; make another account admin first.".into(),
     }
+}
+
+/// Stops every session of `user` that is live (or failed, which may still hold objects),
+/// through the session service as their owner would, so the backend removes what it was given.
+/// Returns how many were stopped.
+pub async fn stop_sessions(
+    state: &AppState,
+    user: &UserRow,
+    client: Option<String>,
+) -> Result<usize, AppError> {
+    let owner = Actor {
+        user: AuthUser {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            is_admin: user.is_admin,
+            must_change_password: user.must_change_password,
+        },
+        client,
+    };
+    let mut stopped = 0;
+    for s in sessions::list(state, &owner.user).await? {
+        if s.status.is_live() || s.status == crate::model::session::SessionStatus::Failed {
+            sessions::stop(state, &owner, &s.id).await?;
+            stopped += 1;
+        }
+    }
+    Ok(stopped)
 }
 
 /// Deletes the account named `username`.
@@ -61,26 +93,12 @@ pub async fn delete_user(
         return Err(last_admin());
     }
 
-    // Stopped through the session service as their owner would, so the backend removes what it
-    // was given; an error stops the deletion with nothing deleted.
-    let owner = Actor {
-        user: AuthUser {
-            id: user.id.clone(),
-            username: user.username.clone(),
-            is_admin: user.is_admin,
-        },
-        client: match &by {
-            By::Admin(a) => a.client.clone(),
-            By::CommandLine => None,
-        },
+    let client = match &by {
+        By::Admin(a) => a.client.clone(),
+        By::CommandLine => None,
     };
-    let mut stopped = 0;
-    for s in sessions::list(state, &owner.user).await? {
-        if s.status.is_live() || s.status == crate::model::session::SessionStatus::Failed {
-            sessions::stop(state, &owner, &s.id).await?;
-            stopped += 1;
-        }
-    }
+    // An error stops the deletion with nothing deleted.
+    let stopped = stop_sessions(state, &user, client).await?;
 
     let (actor_id, actor_name, client_addr) = match &by {
         By::Admin(a) => (

@@ -1,5 +1,6 @@
 //! Accounts: sign-up, sign-in and creating users from the command line.
 
+use crate::server::secrets::Actor;
 use crate::{
     model::{AppError, FieldError, Password, UserInfo, Username},
     server::{
@@ -28,6 +29,8 @@ fn validate_new(username: &str, password: &str) -> Result<Username, AppError> {
 }
 
 /// Creates an account with a fresh data key. The first account on an empty database is admin.
+/// Its audit event (`user.created`, by the account itself) is written in the insert's
+/// transaction.
 #[tracing::instrument(name = "create_user", skip_all)]
 pub async fn create_user(
     db: &Db,
@@ -36,12 +39,50 @@ pub async fn create_user(
     password_text: Zeroizing<String>,
     admin: bool,
 ) -> Result<UserInfo, AppError> {
+    create_account(db, keyring, username, password_text, admin, false, None).await
+}
+
+/// [`create_user`] with who creates it (for the audit event) and whether the password is a
+/// one-time one.
+pub async fn create_account(
+    db: &Db,
+    keyring: &Keyring,
+    username: &str,
+    password_text: Zeroizing<String>,
+    admin: bool,
+    must_change_password: bool,
+    by: Option<&Actor>,
+) -> Result<UserInfo, AppError> {
     let name = validate_new(username, &password_text)?;
     let password_hash = password::hash(password_text).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let kek = keyring.active();
     let dek_wrapped = kek.wrap(&DataKey::generate(), &id);
-    let inserted = db::users::insert(
+    let (actor_id, actor_name, client_addr) = match by {
+        Some(a) => (
+            a.user.id.as_str(),
+            a.user.username.as_str(),
+            a.client.clone(),
+        ),
+        None => (id.as_str(), name.as_str(), None),
+    };
+    let event = |is_admin: bool| AuditEvent {
+        at: db::now_ms(),
+        actor_id: Some(actor_id),
+        actor_name: Some(actor_name),
+        action: "user.created",
+        target: Some(name.as_str()),
+        // Never the password: only that it is a one-time one.
+        detail: match (is_admin, must_change_password) {
+            (true, true) => Some("admin; one-time password"),
+            (true, false) => Some("admin"),
+            (false, true) => Some("one-time password"),
+            (false, false) => None,
+        },
+        client_addr: client_addr.clone(),
+        ..Default::default()
+    };
+    let inserted = db::users::insert_audited(
         db,
         &db::users::NewUser {
             id: &id,
@@ -53,6 +94,8 @@ pub async fn create_user(
             created_at: db::now_ms(),
         },
         admin,
+        must_change_password,
+        Some(&event),
     )
     .await?;
     let Some(is_admin) = inserted else {
@@ -61,23 +104,11 @@ pub async fn create_user(
             message: "That username is taken (usernames are unique ignoring case).".into(),
         });
     };
-    db::audit::record(
-        db,
-        &AuditEvent {
-            at: db::now_ms(),
-            actor_id: Some(&id),
-            actor_name: Some(name.as_str()),
-            action: "user.created",
-            target: Some(name.as_str()),
-            detail: is_admin.then_some("admin"),
-            ..Default::default()
-        },
-    )
-    .await?;
     Ok(UserInfo {
         id,
         username: name.as_str().to_string(),
         is_admin,
+        must_change_password,
     })
 }
 
@@ -107,7 +138,7 @@ pub async fn login(
     username: &str,
     password_text: Zeroizing<String>,
     client: Option<String>,
-) -> Result<UserInfo, AppError> {
+) -> Result<(UserInfo, i64), AppError> {
     // Bounded so a huge field cannot bloat the throttle's memory.
     let key: String = username
         .trim()
@@ -163,11 +194,15 @@ pub async fn login(
                 },
             )
             .await?;
-            Ok(UserInfo {
-                id: user.id.clone(),
-                username: user.username.clone(),
-                is_admin: user.is_admin,
-            })
+            Ok((
+                UserInfo {
+                    id: user.id.clone(),
+                    username: user.username.clone(),
+                    is_admin: user.is_admin,
+                    must_change_password: user.must_change_password,
+                },
+                user.login_epoch,
+            ))
         }
         None => {
             // The attempt stays counted.
@@ -185,5 +220,115 @@ pub async fn login(
             .await?;
             Err(AppError::InvalidCredentials)
         }
+    }
+}
+
+/// Checks a password change's fields, reporting every problem at once (the new password's rules
+/// are [`Password::check_new`]'s). Texts are never echoed.
+pub fn validate_change(current: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(FieldError::new(
+            "current_password",
+            "Current password is required.",
+        ));
+    }
+    if let Err(m) = Password::check_new(new) {
+        errors.push(FieldError::new("new_password", m));
+    } else if new == current {
+        errors.push(FieldError::new(
+            "new_password",
+            "New password must differ from the current one.",
+        ));
+    }
+    if new != confirm {
+        errors.push(FieldError::new(
+            "new_password_confirm",
+            "The two new passwords differ: type the same new password twice.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::fields(errors))
+    }
+}
+
+/// Changes the signed-in user's own password, after checking the current one (throttled like a
+/// sign-in). Clears the one-time-password mark and moves the account to a new login epoch, which
+/// ends its other login sessions; returns that epoch for the caller's own session. The audit
+/// event (`account.password_changed`) is written with the change.
+#[tracing::instrument(name = "change_password", skip_all, fields(user = %actor.user.id))]
+pub async fn change_password(
+    state: &AppState,
+    actor: &Actor,
+    current: Zeroizing<String>,
+    new: Zeroizing<String>,
+    confirm: Zeroizing<String>,
+) -> Result<i64, AppError> {
+    validate_change(&current, &new, &confirm)?;
+    let row = db::users::by_id(&state.db, &actor.user.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let key = row.username.to_ascii_lowercase();
+    let address_key = actor.client.as_deref().map(client_addr::throttle_key);
+    let attempt = state
+        .throttle
+        .begin(&key, address_key.as_deref(), Instant::now())
+        .map_err(|wait| {
+            let secs = wait.as_secs().max(1);
+            AppError::TooManyRequests {
+                message: format!("Too many wrong passwords. Try again in {secs} seconds."),
+                retry_after_secs: secs,
+            }
+        })?;
+    let ok = match password::verify(Some(row.password_hash.clone()), current).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            state.throttle.not_verified(attempt);
+            return Err(e);
+        }
+    };
+    if !ok {
+        drop(attempt);
+        return Err(AppError::field(
+            "current_password",
+            "The current password is incorrect.",
+        ));
+    }
+    state.throttle.succeeded(attempt);
+    let new_hash = password::hash(new).await?;
+    let event = actor.event("account.password_changed", &row.username);
+    db::users::set_password(&state.db, &row.id, &row.password_hash, &new_hash, &event)
+        .await?
+        .ok_or_else(|| AppError::Conflict {
+            field: "current_password".into(),
+            message: "Your password was changed meanwhile. Sign in again.".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_change;
+
+    fn fields(current: &str, new: &str, confirm: &str) -> Vec<String> {
+        match validate_change(current, new, confirm) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.field_errors().into_iter().map(|f| f.field).collect(),
+        }
+    }
+
+    #[test]
+    fn a_change_names_each_field_that_breaks_a_rule() {
+        let good = "a new long passphrase";
+        assert!(fields("old one-time pw", good, good).is_empty());
+        assert_eq!(fields("", good, good), ["current_password"]);
+        assert_eq!(fields("old", "short", "short"), ["new_password"]);
+        assert_eq!(fields("old", good, "other"), ["new_password_confirm"]);
+        assert_eq!(fields(good, good, good), ["new_password"], "must differ");
+        assert_eq!(
+            fields("", "short", "x"),
+            ["current_password", "new_password", "new_password_confirm"]
+        );
     }
 }

@@ -173,6 +173,8 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(middleware::from_fn(web::api_errors::layer))
         // A browser's plain form post creating a token gets a page showing it (not a redirect).
         .layer(middleware::from_fn(web::token_page::layer))
+        // Likewise creating an account: a page showing its one-time password.
+        .layer(middleware::from_fn(web::user_created_page::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::page_cache::layer,

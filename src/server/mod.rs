@@ -29,4 +29,5 @@ pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod tokens;
+pub mod users_admin;
 pub mod web;

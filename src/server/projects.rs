@@ -473,6 +473,7 @@ mod tests {
                 id: "u".into(),
                 username: "bob".into(),
                 is_admin: false,
+                must_change_password: false,
             },
             client: None,
         };

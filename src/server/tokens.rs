@@ -178,6 +178,9 @@ pub async fn authenticate(
     if row.disabled {
         return Err(refused("This account is disabled."));
     }
+    if row.must_change_password {
+        return Err(AppError::PasswordChangeRequired);
+    }
     let stale = row
         .last_used_at
         .is_none_or(|at| at <= now - db::tokens::LAST_USED_GRANULARITY_MS);
@@ -198,6 +201,7 @@ pub async fn authenticate(
             id: row.user_id,
             username: row.username,
             is_admin: row.is_admin,
+            must_change_password: false,
         },
         token_id: row.id,
         token_name: row.name,

@@ -13,10 +13,15 @@ pub fn Header() -> impl IntoView {
                     match me.await {
                         Ok(Some(user)) => view! {
                             <nav aria-label="Main">
-                                <a href="/settings/secrets">"Secrets"</a>
-                                <a href="/sessions">"Sessions"</a>
-                                <a href="/settings/tokens">"Tokens"</a>
-                                {user.is_admin.then(|| view! { <a href="/admin">"Admin"</a> })}
+                                // Until a one-time password is replaced, only the account page.
+                                {(!user.must_change_password).then(|| view! {
+                                    <a href="/settings/secrets">"Secrets"</a>
+                                    <a href="/sessions">"Sessions"</a>
+                                    <a href="/settings/tokens">"Tokens"</a>
+                                })}
+                                <a href="/settings/account">"Account"</a>
+                                {(user.is_admin && !user.must_change_password)
+                                    .then(|| view! { <a href="/admin">"Admin"</a> })}
                             </nav>
                             <div class="account">
                                 <span class="whoami">"Signed in as " <strong>{user.username}</strong></span>

@@ -1,3 +1,4 @@
+pub mod confirm_dialog;
 pub mod form;
 pub mod header;
 pub mod signed_in;

@@ -21,6 +21,10 @@ where
                     match page.await {
                         Ok(data) => loaded(data).into_any(),
                         Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
+                        // A one-time password must be replaced before anything else.
+                        Err(AppError::PasswordChangeRequired) => {
+                            view! { <Redirect path=crate::api::users::ACCOUNT_PAGE/> }.into_any()
+                        }
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })

@@ -11,6 +11,8 @@ use tower_sessions::Session;
 const USER_ID: &str = "uid";
 const AUTH_AT: &str = "auth_at";
 const SEEN_AT: &str = "seen_at";
+/// The account's login epoch when this session was signed in (see `db::users::UserRow`).
+const EPOCH: &str = "epoch";
 /// Activity is written back at most this often, so most requests only read the session.
 const SEEN_GRANULARITY_MS: i64 = 60_000;
 
@@ -20,6 +22,8 @@ pub struct AuthUser {
     pub id: String,
     pub username: String,
     pub is_admin: bool,
+    /// Signed in with a one-time password that must be replaced before anything else.
+    pub must_change_password: bool,
 }
 
 impl AuthUser {
@@ -28,6 +32,7 @@ impl AuthUser {
             id: self.id.clone(),
             username: self.username.clone(),
             is_admin: self.is_admin,
+            must_change_password: self.must_change_password,
         }
     }
 }
@@ -42,13 +47,23 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// Starts a signed-in session under a fresh id (so a planted id is worthless).
-pub async fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+/// Starts a signed-in session under a fresh id (so a planted id is worthless), in the account's
+/// current login `epoch`.
+pub async fn sign_in(session: &Session, user_id: &str, epoch: i64) -> Result<(), AppError> {
     session.cycle_id().await?;
     let now = db::now_ms();
     session.insert(USER_ID, user_id).await?;
     session.insert(AUTH_AT, now).await?;
     session.insert(SEEN_AT, now).await?;
+    session.insert(EPOCH, epoch).await?;
+    Ok(())
+}
+
+/// Keeps this session signed in after its account moved to a new login `epoch` (a password
+/// change, which ends every other session), under a fresh id.
+pub async fn move_to_epoch(session: &Session, epoch: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(EPOCH, epoch).await?;
     Ok(())
 }
 
@@ -103,7 +118,10 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
         session.flush().await?;
         return Ok(None);
     };
-    if user.disabled {
+    // Checked on every request: a disabled account, or a session from before a password
+    // change, is signed out at once.
+    let epoch = session.get::<i64>(EPOCH).await?.unwrap_or(0);
+    if user.disabled || epoch != user.login_epoch {
         session.flush().await?;
         return Ok(None);
     }
@@ -114,6 +132,7 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
         id: user.id,
         username: user.username,
         is_admin: user.is_admin,
+        must_change_password: user.must_change_password,
     }))
 }
 

@@ -135,12 +135,13 @@ pub struct Presented {
     pub username: String,
     pub is_admin: bool,
     pub disabled: bool,
+    pub must_change_password: bool,
 }
 
 pub async fn by_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Presented>> {
     on_pool!(&db.read, |p| sqlx::query_as(
         "SELECT t.id, t.name, t.scopes, t.expires_at, t.last_used_at, t.revoked_at, \
-         u.id AS user_id, u.username, u.is_admin, u.disabled \
+         u.id AS user_id, u.username, u.is_admin, u.disabled, u.must_change_password \
          FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
     )
     .bind(token_hash)

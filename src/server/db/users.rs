@@ -12,6 +12,10 @@ pub struct UserRow {
     pub disabled: bool,
     pub dek_wrapped: Vec<u8>,
     pub dek_key_id: String,
+    /// Created with a one-time password that must be replaced before anything else.
+    pub must_change_password: bool,
+    /// Login sessions signed in under another epoch have ended (see the migration).
+    pub login_epoch: i64,
 }
 
 pub struct NewUser<'a> {
@@ -24,7 +28,8 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, username, password_hash, is_admin, disabled, dek_wrapped, dek_key_id";
+const COLUMNS: &str = "id, username, password_hash, is_admin, disabled, dek_wrapped, dek_key_id, \
+                       must_change_password, login_epoch";
 
 pub async fn by_username_key(db: &Db, key: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE username_key = $1");
@@ -58,13 +63,26 @@ pub async fn count(db: &Db) -> sqlx::Result<i64> {
 /// such statements each see an empty table, so there the insert runs in a transaction that first
 /// locks the table against other writers (readers are not blocked) until it commits.
 pub async fn insert(db: &Db, user: &NewUser<'_>, force_admin: bool) -> sqlx::Result<Option<bool>> {
+    insert_audited(db, user, force_admin, false, None).await
+}
+
+/// [`insert`], also setting `must_change_password`, with the audit event `event(is_admin)`
+/// written in the same transaction when the account is created.
+pub async fn insert_audited<'e>(
+    db: &Db,
+    user: &NewUser<'_>,
+    force_admin: bool,
+    must_change_password: bool,
+    event: Option<&(dyn Fn(bool) -> AuditEvent<'e> + Send + Sync)>,
+) -> sqlx::Result<Option<bool>> {
     let sql = "INSERT INTO users (id, username, username_key, password_hash, is_admin, disabled, \
-               dek_wrapped, dek_key_id, created_at) \
-               SELECT $1, $2, $3, $4, ($5 OR NOT EXISTS (SELECT 1 FROM users)), FALSE, $6, $7, $8 WHERE TRUE \
-               ON CONFLICT (username_key) DO NOTHING RETURNING is_admin";
-    macro_rules! bound {
-        () => {
-            sqlx::query_scalar(sql)
+               dek_wrapped, dek_key_id, created_at, must_change_password) \
+               SELECT $1, $2, $3, $4, ($5 OR NOT EXISTS (SELECT 1 FROM users)), FALSE, $6, $7, $8, $9 \
+               WHERE TRUE ON CONFLICT (username_key) DO NOTHING RETURNING is_admin";
+    macro_rules! body {
+        ($tx:expr) => {{
+            let tx = $tx;
+            let inserted: Option<bool> = sqlx::query_scalar(sql)
                 .bind(user.id)
                 .bind(user.username)
                 .bind(user.username_key)
@@ -73,16 +91,29 @@ pub async fn insert(db: &Db, user: &NewUser<'_>, force_admin: bool) -> sqlx::Res
                 .bind(user.dek_wrapped)
                 .bind(user.dek_key_id)
                 .bind(user.created_at)
-        };
+                .bind(must_change_password)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let (Some(is_admin), Some(event)) = (inserted, event) {
+                let event = event(is_admin);
+                crate::insert_audit!(db.audit, *tx, &event)?;
+            }
+            inserted
+        }};
     }
     match &db.write {
-        Pool::Sqlite(p) => bound!().fetch_optional(p).await,
+        Pool::Sqlite(p) => {
+            let mut tx = p.begin().await?;
+            let inserted = body!(&mut tx);
+            tx.commit().await?;
+            Ok(inserted)
+        }
         Pool::Postgres(p) => {
             let mut tx = p.begin().await?;
             sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
-            let inserted = bound!().fetch_optional(&mut *tx).await?;
+            let inserted = body!(&mut tx);
             tx.commit().await?;
             Ok(inserted)
         }
@@ -197,5 +228,224 @@ pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<D
             tx.commit().await?;
             Ok(Deletion::Deleted { secrets })
         }
+    }
+}
+
+/// A change an admin makes to an account's standing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Disable,
+    Enable,
+    GrantAdmin,
+    RevokeAdmin,
+}
+
+impl Standing {
+    /// The columns after the change, from `(is_admin, disabled)` before it.
+    pub fn apply(self, is_admin: bool, disabled: bool) -> (bool, bool) {
+        match self {
+            Standing::Disable => (is_admin, true),
+            Standing::Enable => (is_admin, false),
+            Standing::GrantAdmin => (true, disabled),
+            Standing::RevokeAdmin => (false, disabled),
+        }
+    }
+}
+
+/// How a change of standing ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StandingChange {
+    Changed,
+    /// The account already stood so: nothing written.
+    Unchanged,
+    NotFound,
+    /// The change would leave no active admin: refused, nothing written.
+    LastAdmin,
+}
+
+/// Whether an account that is `(is_admin, disabled)` counts as an active admin.
+pub fn active_admin(is_admin: bool, disabled: bool) -> bool {
+    is_admin && !disabled
+}
+
+/// Disables, enables, grants or revokes admin, in one transaction with its audit event. The last
+/// active admin can be neither disabled nor demoted: refused inside the transaction (on
+/// PostgreSQL under the same table lock as [`delete`]), so two admins demoting each other cannot
+/// both succeed. Disabling also moves the account to a new login epoch, which ends its login
+/// sessions for good (enabling it again does not bring them back).
+pub async fn change_standing(
+    db: &Db,
+    id: &str,
+    change: Standing,
+    event: &AuditEvent<'_>,
+) -> sqlx::Result<StandingChange> {
+    macro_rules! body {
+        ($tx:expr) => {{
+            let tx = $tx;
+            let row: Option<(bool, bool)> =
+                sqlx::query_as("SELECT is_admin, disabled FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some((is_admin, disabled)) = row else {
+                return Ok(StandingChange::NotFound);
+            };
+            let (admin_after, disabled_after) = change.apply(is_admin, disabled);
+            if (admin_after, disabled_after) == (is_admin, disabled) {
+                return Ok(StandingChange::Unchanged);
+            }
+            if active_admin(is_admin, disabled) && !active_admin(admin_after, disabled_after) {
+                let admins: i64 = sqlx::query_scalar(ACTIVE_ADMINS)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if admins <= 1 {
+                    return Ok(StandingChange::LastAdmin);
+                }
+            }
+            sqlx::query(
+                "UPDATE users SET is_admin = $1, disabled = $2, \
+                 login_epoch = login_epoch + $3 WHERE id = $4",
+            )
+            .bind(admin_after)
+            .bind(disabled_after)
+            .bind(i64::from(change == Standing::Disable))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            crate::insert_audit!(db.audit, *tx, event)?;
+        }};
+    }
+    match &db.write {
+        Pool::Sqlite(p) => {
+            let mut tx = p.begin().await?;
+            body!(&mut tx);
+            tx.commit().await?;
+        }
+        Pool::Postgres(p) => {
+            let mut tx = p.begin().await?;
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            body!(&mut tx);
+            tx.commit().await?;
+        }
+    }
+    Ok(StandingChange::Changed)
+}
+
+/// Sets a new password hash, clears `must_change_password` and moves the account to a new login
+/// epoch (ending its other login sessions), in one transaction with its audit event, provided
+/// the stored hash is still `expected_hash` (the one the current password was checked against:
+/// two concurrent changes cannot both win). Returns the new epoch, or `None` if the account is
+/// gone or its password changed meanwhile.
+pub async fn set_password(
+    db: &Db,
+    id: &str,
+    expected_hash: &str,
+    new_hash: &str,
+    event: &AuditEvent<'_>,
+) -> sqlx::Result<Option<i64>> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $1, must_change_password = FALSE, \
+             login_epoch = login_epoch + 1 WHERE id = $2 AND password_hash = $3 \
+             RETURNING login_epoch",
+        )
+        .bind(new_hash)
+        .bind(id)
+        .bind(expected_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if epoch.is_some() {
+            crate::insert_audit!(db.audit, tx, event)?;
+        }
+        tx.commit().await?;
+        Ok(epoch)
+    })
+}
+
+/// One account as the admin list shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub username: String,
+    pub username_key: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_at: i64,
+}
+
+const LISTED: &str = "username, username_key, is_admin, disabled, must_change_password, created_at";
+
+/// One account as the admin list shows it, by its `username_key`.
+pub async fn listed(db: &Db, key: &str) -> sqlx::Result<Option<Listed>> {
+    let sql = format!("SELECT {LISTED} FROM users WHERE username_key = $1");
+    on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(key)
+        .fetch_optional(p)
+        .await)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Accounts whose name contains `search` (ignoring case), by name, after the cursor `after` (a
+/// `username_key`); at most `limit`. Paged by the unique key, so pages never repeat or skip.
+pub async fn page(
+    db: &Db,
+    search: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<Listed>> {
+    let pattern = format!("%{}%", like_escape(&search.to_ascii_lowercase()));
+    let sql = format!(
+        "SELECT {LISTED} FROM users WHERE username_key LIKE $1 ESCAPE '\\' \
+         AND username_key > $2 ORDER BY username_key LIMIT $3"
+    );
+    on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(p)
+        .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_change_that_leaves_an_active_admin_inactive_needs_the_count() {
+        use Standing::*;
+        // (is_admin, disabled) → is the account an active admin before and after?
+        let removes = |c: Standing, admin, disabled| {
+            let (a, d) = c.apply(admin, disabled);
+            active_admin(admin, disabled) && !active_admin(a, d)
+        };
+        assert!(removes(Disable, true, false));
+        assert!(removes(RevokeAdmin, true, false));
+        assert!(
+            !removes(RevokeAdmin, true, true),
+            "a disabled admin is not active"
+        );
+        assert!(!removes(Disable, false, false));
+        assert!(!removes(Enable, true, true));
+        assert!(!removes(GrantAdmin, false, false));
+    }
+
+    #[test]
+    fn search_text_is_taken_literally() {
+        assert_eq!(like_escape("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(like_escape("alice"), "alice");
     }
 }

@@ -31,6 +31,9 @@ pub async fn export(
         let user = session::current(&state, &session)
             .await?
             .ok_or(AppError::Unauthorized)?;
+        if user.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
         if !user.is_admin {
             return Err(crate::server::projects::admins_only());
         }

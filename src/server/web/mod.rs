@@ -14,3 +14,4 @@ pub mod page_cache;
 pub mod request_id;
 pub mod request_metrics;
 pub mod token_page;
+pub mod user_created_page;

@@ -107,7 +107,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let user = match session::current(&state, &login).await {
-        Ok(Some(user)) => user,
+        // An account that must replace its one-time password is sent elsewhere: render.
+        Ok(Some(user)) if !user.must_change_password => user,
         _ => return next.run(req).await,
     };
     if state.flash.present(&cookies) {

@@ -70,7 +70,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -106,7 +106,7 @@ pub fn page(created: &CreatedToken, nonce: &str) -> String {
 <a class="skip-link" href="#main">Skip to main content</a>
 <header class="site-header">
 <a class="brand" href="/">Lockbox</a>
-<nav aria-label="Main"><a href="/settings/secrets">Secrets</a> <a href="/sessions">Sessions</a> <a href="/settings/tokens">Tokens</a></nav>
+<nav aria-label="Main"><a href="/settings/secrets">Secrets</a> <a href="/sessions">Sessions</a> <a href="/settings/tokens">Tokens</a> <a href="/settings/account">Account</a></nav>
 </header>
 <main id="main" tabindex="-1">
 <div class="page-head"><h1>Token {name} created</h1></div>

@@ -2,6 +2,7 @@
 //! page, and the plain "not allowed" page (status 403) that anyone else gets.
 
 pub mod audit;
+pub mod users;
 
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -10,7 +11,24 @@ use leptos_router::components::Redirect;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The sections of the admin view, in the order the navigation lists them.
-const SECTIONS: &[(&str, &str)] = &[("/admin/audit", "Audit log")];
+const SECTIONS: &[(&str, &str)] = &[("/admin/users", "Users"), ("/admin/audit", "Audit log")];
+
+/// Escapes text for a URL's query string (what a search line or a username can hold).
+pub fn encode(q: &str) -> String {
+    q.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => c.to_string(),
+            ' ' => "+".to_string(),
+            c => {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect()
+}
 
 /// The admin layout around `content`; `current` is the section's path (marked for screen
 /// readers with `aria-current`).
@@ -52,6 +70,9 @@ where
                     match page.await {
                         Ok(data) => loaded(data).into_any(),
                         Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(AppError::PasswordChangeRequired) => {
+                            view! { <Redirect path=crate::api::users::ACCOUNT_PAGE/> }.into_any()
+                        }
                         Err(AppError::Forbidden { .. }) => view! { <NotAllowed/> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }

@@ -1,0 +1,254 @@
+//! `/admin/users`: accounts, searched by name and paged by cursor; create one with a one-time
+//! password; disable and enable, grant and revoke admin, delete. Plain forms and links, so it all
+//! works without JavaScript: destructive actions link to a confirmation page
+//! (`/admin/users/confirm`), which JavaScript replaces with a dialog on this page.
+
+use super::{admin_only, encode, AdminLayout};
+use crate::{
+    api::admin_pages::{
+        admin_users_confirm_page, admin_users_page, ConfirmUserActionData, UsersPageData,
+    },
+    app::components::{
+        confirm_dialog::{ConfirmDialog, ConfirmLink, Confirmer, Question},
+        form::{ErrorSummary, Field, FormState, Notice},
+        time::Timestamp,
+    },
+    model::{
+        users::{UserAction, UserSummary},
+        Flash, Username,
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let (q, after) = use_query_map().with_untracked(|m| (m.get("q"), m.get("after")));
+    let page = Resource::new(
+        move || (q.clone(), after.clone()),
+        |(q, after)| admin_users_page(q, after),
+    );
+    view! {
+        <Title text="Users"/>
+        {admin_only(page, |page| view! {
+            <AdminLayout current="/admin/users"><Loaded page/></AdminLayout>
+        })}
+    }
+}
+
+/// The outcome of an action on a user, as a plain form post left it.
+fn action_outcome(flash: &Option<Flash>) -> (Option<String>, Option<String>) {
+    match flash {
+        Some(f) if f.form.starts_with("admin/users/") && f.form != "admin/users/create" => {
+            (f.notice.clone(), f.error.clone())
+        }
+        _ => (None, None),
+    }
+}
+
+#[component]
+fn Loaded(page: UsersPageData) -> impl IntoView {
+    let (notice, error) = action_outcome(&page.flash);
+    let create = FormState::of(&page.flash, "admin/users/create");
+    let q = page.q.clone();
+    let invalid = page.query_error.is_some();
+    let next = page
+        .page
+        .next
+        .clone()
+        .map(|n| format!("/admin/users?q={}&after={}", encode(&q), encode(&n)));
+    let confirmer = Confirmer::new();
+    let rows = page.page.users;
+    let empty = rows.is_empty();
+    let me = page.me;
+    view! {
+        <div class="page-head">
+            <h1>"Users"</h1>
+            <p class="lead">"Accounts on this server. Admins manage accounts, never their secrets' values."</p>
+        </div>
+        <Notice message=notice/>
+        {error.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+        <CreateForm state=create/>
+        <form method="get" action="/admin/users" role="search" class="card audit-search">
+            <label for="users-q">"Search users"</label>
+            <p class="hint" id="users-q-hint">"Part of a username, any case."</p>
+            {page.query_error.clone().map(|e| view! {
+                <p class="field-error" id="users-q-error" role="alert">{e}</p>
+            })}
+            <div class="row">
+                <input id="users-q" name="q" type="search" value=q.clone() autocomplete="off"
+                    aria-invalid=invalid.then_some("true")
+                    aria-describedby=if invalid { "users-q-hint users-q-error" } else { "users-q-hint" }/>
+                <button type="submit">"Search"</button>
+            </div>
+        </form>
+        {if empty {
+            view! { <p class="empty card">"No users match."</p> }.into_any()
+        } else {
+            view! { <UserTable rows me confirmer/> }.into_any()
+        }}
+        {next.map(|href| view! {
+            <p class="buttons"><a href=href rel="external">"Next users"</a></p>
+        })}
+        <ConfirmDialog confirmer/>
+    }
+}
+
+#[component]
+fn CreateForm(state: FormState) -> impl IntoView {
+    let admin = crate::model::users::checked(&state.value("admin"));
+    let hint = format!(
+        "{} to {} characters: letters, digits, '.', '_' and '-'. A one-time password is made \
+         for the account and shown to you once; its owner replaces it at first sign-in.",
+        Username::MIN,
+        Username::MAX
+    );
+    view! {
+        <section class="card" aria-labelledby="create-user-heading">
+            <h2 id="create-user-heading">"Create a user"</h2>
+            <form method="post" action="/api/admin/users/create" novalidate>
+                <ErrorSummary state=state.clone() prefix="create-user"/>
+                <Field prefix="create-user" name="username" label="Username" required=true
+                    maxlength=Username::MAX autocomplete="off" hint=hint
+                    value=state.value("username") error=state.error_for("username")/>
+                <div class="field choice">
+                    <input type="checkbox" id="create-user-admin" name="admin" value="on" checked=admin/>
+                    <label for="create-user-admin">"Make this account an admin"</label>
+                </div>
+                <button type="submit">"Create user"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn UserTable(rows: Vec<UserSummary>, me: String, confirmer: Confirmer) -> impl IntoView {
+    let body = rows
+        .into_iter()
+        .map(|u| {
+            let you = (u.username == me).then(|| view! { " " <span class="muted">"(you)"</span> });
+            let actions = UserAction::available(&u)
+                .into_iter()
+                .map(|a| view! { <ActionControl action=a username=u.username.clone() confirmer/> })
+                .collect_view();
+            view! {
+                <tr data-user=u.username.clone()>
+                    <th scope="row">{u.username.clone()}{you}</th>
+                    <td>{if u.is_admin { "Admin" } else { "User" }}</td>
+                    <td>{if u.disabled {
+                        view! { <strong class="danger">"Disabled"</strong> }.into_any()
+                    } else {
+                        view! { <span>"Active"</span> }.into_any()
+                    }}</td>
+                    <td>{if u.must_change_password { "One-time, not yet replaced" } else { "Own" }}</td>
+                    <td><Timestamp ms=Some(u.created_at)/></td>
+                    <td class="actions"><div class="buttons">{actions}</div></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Users">
+            <table class="secrets users">
+                <caption class="visually-hidden">"Users, by name"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Password"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn confirm_href(action: UserAction, username: &str) -> String {
+    format!(
+        "/admin/users/confirm?action={}&username={}",
+        action.as_str(),
+        encode(username)
+    )
+}
+
+fn title(action: UserAction, username: &str) -> String {
+    match action {
+        UserAction::Disable => format!("Disable {username}?"),
+        UserAction::Enable => format!("Enable {username}?"),
+        UserAction::GrantAdmin => format!("Make {username} an admin?"),
+        UserAction::RevokeAdmin => format!("Revoke admin from {username}?"),
+        UserAction::Delete => format!("Delete {username}?"),
+    }
+}
+
+/// A button that posts at once, or, for what takes something away, a link to confirm first.
+#[component]
+fn ActionControl(action: UserAction, username: String, confirmer: Confirmer) -> impl IntoView {
+    let aria = format!("{} {username}", action.label());
+    if action.destructive() {
+        let question = Question {
+            endpoint: action.endpoint(),
+            title: title(action, &username),
+            consequence: action.consequence(&username),
+            confirm: action.label().to_string(),
+            fields: vec![("username".into(), username.clone())],
+            trigger: format!("{}-{username}", action.as_str()),
+        };
+        view! {
+            <ConfirmLink confirmer href=confirm_href(action, &username) question
+                label=action.label() aria_label=aria/>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form method="post" action=action.endpoint()>
+                <input type="hidden" name="username" value=username/>
+                <button type="submit" class="secondary" aria-label=aria>{action.label()}</button>
+            </form>
+        }
+        .into_any()
+    }
+}
+
+/// `/admin/users/confirm?action=…&username=…`: the confirmation page, for browsers without
+/// JavaScript (a GET page with the POST form).
+#[component]
+pub fn AdminUserConfirmPage() -> impl IntoView {
+    let (username, action) =
+        use_query_map().with_untracked(|m| (m.get("username"), m.get("action")));
+    let page = Resource::new(
+        move || (username.clone(), action.clone()),
+        |(username, action)| admin_users_confirm_page(username, action),
+    );
+    view! {
+        <Title text="Confirm"/>
+        {admin_only(page, |page| view! {
+            <AdminLayout current="/admin/users"><Confirm page/></AdminLayout>
+        })}
+    }
+}
+
+#[component]
+fn Confirm(page: ConfirmUserActionData) -> impl IntoView {
+    let action = page.action;
+    let name = page.user.username.clone();
+    let button_class = if action.destructive() { "danger" } else { "" };
+    view! {
+        <section class="card narrow" aria-labelledby="confirm-page-title">
+            <h1 id="confirm-page-title">{title(action, &name)}</h1>
+            <p id="confirm-page-body">{action.consequence(&name)}</p>
+            <form method="post" action=action.endpoint() aria-describedby="confirm-page-body">
+                <input type="hidden" name="username" value=name.clone()/>
+                <div class="buttons">
+                    <button type="submit" class=button_class autofocus=true>{action.label()}</button>
+                    <a href="/admin/users">"Cancel"</a>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,650 @@
+//! Accounts in the admin view (`/api/admin/users/*`, `/admin/users`) and every user's own
+//! password change (`/api/account/password`, `/settings/account`): who may call what, the
+//! one-time password of a new account, ending other sign-ins, disabling, the last active admin,
+//! and the audit trail (never a password in it, nor in a log or a later page).
+
+use crate::{
+    both,
+    common::{self, Backend, Client, Reply, TestApp, PASSWORD},
+};
+
+const NEW_PASSWORD: &str = "a brand new passphrase of mine";
+
+/// GETs a page the way a browser does (a redirect is then a real 302).
+async fn page(c: &Client, path: &str) -> Reply {
+    c.send(
+        c.http
+            .get(format!("{}{path}", c.base))
+            .header("Accept", "text/html"),
+    )
+    .await
+}
+
+fn cross_site() -> [(&'static str, &'static str); 1] {
+    [("Sec-Fetch-Site", "cross-site")]
+}
+
+/// POSTs with a bearer token (and no cookies).
+async fn with_token(app: &TestApp, token: &str, path: &str, form: &[(&str, &str)]) -> Reply {
+    let c = app.client();
+    c.send(
+        c.http
+            .post(format!("{}{path}", c.base))
+            .bearer_auth(token)
+            .form(form),
+    )
+    .await
+}
+
+async fn mint(client: &Client) -> String {
+    let r = client
+        .post(
+            "/api/tokens/create",
+            &[
+                ("name", "script"),
+                ("scopes[0]", "secrets:read"),
+                ("scopes[1]", "sessions"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "minting a token: {}", r.body);
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+/// Creates `username` as `admin` and returns its one-time password.
+async fn create(admin: &Client, username: &str) -> String {
+    let r = admin
+        .post("/api/admin/users/create", &[("username", username)])
+        .await;
+    assert_eq!(r.status, 200, "creating {username}: {}", r.body);
+    assert_eq!(r.json()["user"]["must_change_password"], true);
+    r.json()["password"].as_str().unwrap().to_string()
+}
+
+async fn act(admin: &Client, action: &str, username: &str) -> Reply {
+    admin
+        .post(
+            &format!("/api/admin/users/{action}"),
+            &[("username", username)],
+        )
+        .await
+}
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> (Client, Reply) {
+    let c = app.client();
+    let r = c
+        .post(
+            "/api/login",
+            &[("username", username), ("password", password)],
+        )
+        .await;
+    (c, r)
+}
+
+async fn change_password(c: &Client, current: &str, new: &str, again: &str) -> Reply {
+    c.post(
+        "/api/account/password",
+        &[
+            ("current_password", current),
+            ("new_password", new),
+            ("new_password_confirm", again),
+        ],
+    )
+    .await
+}
+
+/// Everything the audit table holds, as text.
+async fn audit_text(app: &TestApp) -> String {
+    common::query_column::<String>(
+        app,
+        "SELECT COALESCE(actor_name, '') || '|' || action || '|' || COALESCE(target, '') || '|' \
+         || COALESCE(detail, '') || '|' || COALESCE(client_addr, '') FROM audit_events ORDER BY seq",
+    )
+    .await
+    .join("\n")
+}
+
+async fn audit_lines(app: &TestApp, action: &str) -> Vec<String> {
+    audit_text(app)
+        .await
+        .lines()
+        .filter(|l| l.split('|').nth(1) == Some(action))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every new endpoint: anonymous 401, a user 403, an admin 200, a cross-site post 403 (and
+/// nothing done), a personal access token 401 even an admin's. The pages: signed out to
+/// /login, a user gets the "not allowed" page (403), an admin the page.
+async fn admin_user_endpoints_are_for_admins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    for name in ["target", "doomed"] {
+        app.user(name).await;
+    }
+    let token = mint(&root).await;
+    let endpoints: &[(&str, &[(&str, &str)])] = &[
+        ("/api/admin/users/list", &[("q", "a")]),
+        ("/api/admin/users/create", &[("username", "made")]),
+        ("/api/admin/users/disable", &[("username", "target")]),
+        ("/api/admin/users/enable", &[("username", "target")]),
+        ("/api/admin/users/grant-admin", &[("username", "target")]),
+        ("/api/admin/users/revoke-admin", &[("username", "target")]),
+        ("/api/admin/users/delete", &[("username", "doomed")]),
+        ("/api/pages/admin/users", &[("q", "")]),
+        (
+            "/api/pages/admin/users/confirm",
+            &[("username", "target"), ("action", "delete")],
+        ),
+    ];
+    for (path, form) in endpoints {
+        let r = app.client().post(path, form).await;
+        assert_eq!(r.status, 401, "anonymous {path}: {}", r.body);
+        let r = alice.post(path, form).await;
+        assert_eq!(r.status, 403, "user {path}: {}", r.body);
+        let r = root.post_with_headers(path, form, &cross_site()).await;
+        assert_eq!(r.status, 403, "cross-site {path}: {}", r.body);
+        let r = with_token(&app, &token, path, form).await;
+        assert_eq!(r.status, 401, "token {path}: {}", r.body);
+    }
+    // Nothing was done by any of them.
+    let users: Vec<String> =
+        common::query_column(&app, "SELECT username FROM users ORDER BY username").await;
+    assert_eq!(users, ["alice", "doomed", "root", "target"]);
+    assert!(audit_lines(&app, "user.disabled").await.is_empty());
+    for (path, form) in endpoints {
+        let r = root.post(path, form).await;
+        assert_eq!(r.status, 200, "admin {path}: {}", r.body);
+    }
+    let users: Vec<String> =
+        common::query_column(&app, "SELECT username FROM users ORDER BY username").await;
+    assert_eq!(users, ["alice", "made", "root", "target"]);
+
+    // The account endpoint: signed in only, same-origin only, never a token.
+    let change = [
+        ("current_password", PASSWORD),
+        ("new_password", NEW_PASSWORD),
+        ("new_password_confirm", NEW_PASSWORD),
+    ];
+    let r = app.client().post("/api/account/password", &change).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = alice
+        .post_with_headers("/api/account/password", &change, &cross_site())
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = with_token(&app, &token, "/api/account/password", &change).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = with_token(&app, &token, "/api/pages/account", &[]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(
+        app.client().post("/api/pages/account", &[]).await.status,
+        401
+    );
+    assert_eq!(alice.post("/api/pages/account", &[]).await.status, 200);
+    // Still the old password: none of those changed it.
+    assert_eq!(sign_in(&app, "alice", PASSWORD).await.1.status, 200);
+
+    // The pages.
+    for path in [
+        "/admin/users",
+        "/admin/users/confirm?action=delete&username=target",
+    ] {
+        let r = page(&app.client(), path).await;
+        assert_eq!(r.status, 302, "{path}");
+        assert_eq!(r.headers["location"], "/login", "{path}");
+        let r = alice.get(path).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.body.contains("Not allowed"), "{path}");
+        let r = root.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+    }
+    let r = page(&app.client(), "/settings/account").await;
+    assert_eq!(r.status, 302);
+    let body = alice.get("/settings/account").await.body;
+    assert!(body.contains("Change your password"));
+    assert!(
+        body.contains("href=\"/settings/account\""),
+        "the header links it"
+    );
+}
+both!(
+    admin_user_endpoints_are_for_admins,
+    crate::users_admin::admin_user_endpoints_are_for_admins
+);
+
+/// A new account's one-time password: signing in with it allows only the account page and
+/// sign-out until it is replaced; afterwards it no longer works and the new one does. The
+/// password is in the creation response only: not in the audit table, the server's log, or
+/// any page shown afterwards.
+async fn one_time_password_must_be_replaced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let once = create(&root, "bob").await;
+    assert!(once.len() >= 12, "{once}");
+
+    let (bob, r) = sign_in(&app, "bob", &once).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["must_change_password"], true);
+    // Everything else is refused until the password is changed.
+    for path in [
+        "/api/secrets/list",
+        "/api/sessions/list",
+        "/api/tokens/list",
+    ] {
+        let r = bob.post(path, &[]).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"], "password_change_required", "{path}");
+    }
+    let r = bob.create("EARLY", "v").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    for path in [
+        "/settings/secrets",
+        "/sessions",
+        "/settings/tokens",
+        "/admin/users",
+    ] {
+        let r = page(&bob, path).await;
+        assert_eq!(r.status, 302, "{path}");
+        assert_eq!(r.headers["location"], "/settings/account", "{path}");
+    }
+    let r = bob.get("/settings/account").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("one-time password"), "the page says why");
+    // Who is signed in is still answered (the header needs it).
+    let r = bob.post("/api/whoami", &[]).await;
+    assert_eq!(r.json()["must_change_password"], true, "{}", r.body);
+    // A plain form sign-in goes straight to the account page.
+    let r = app
+        .client()
+        .post_with_headers(
+            "/api/login",
+            &[("username", "bob"), ("password", once.as_str())],
+            &[("Accept", "text/html")],
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "/settings/account");
+
+    // The change's rules, each on its field.
+    let r = change_password(&bob, "not the password", NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "current_password");
+    let r = change_password(&bob, &once, NEW_PASSWORD, "something else entirely").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "new_password_confirm");
+    let r = change_password(&bob, &once, "short", "short").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "new_password");
+    assert!(
+        r.body.contains("at least 12 characters"),
+        "the one password rule"
+    );
+    assert!(!r.body.contains(&once));
+
+    let r = change_password(&bob, &once, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["must_change_password"], false);
+    assert_eq!(bob.post("/api/secrets/list", &[]).await.status, 200);
+    assert_eq!(bob.create("NOW", "v").await.status, 200);
+    assert_eq!(bob.get("/settings/secrets").await.status, 200);
+    assert_eq!(sign_in(&app, "bob", &once).await.1.status, 401, "spent");
+    let (_, r) = sign_in(&app, "bob", NEW_PASSWORD).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["must_change_password"], false);
+
+    // Created without JavaScript: a page that shows the password, once, and is not stored.
+    let r = root
+        .post_with_headers(
+            "/api/admin/users/create",
+            &[("username", "carol"), ("admin", "on")],
+            &[("Accept", "text/html"), ("Referer", "/admin/users")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let carol_once = r
+        .body
+        .split("id=\"one-time-password\" type=\"text\" readonly value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page shows the password")
+        .to_string();
+    assert_eq!(r.body.matches(carol_once.as_str()).count(), 1);
+    let (_, r) = sign_in(&app, "carol", &carol_once).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["is_admin"], true);
+
+    let created = audit_lines(&app, "user.created").await;
+    assert!(
+        created
+            .iter()
+            .any(|l| l.starts_with("root|user.created|bob|one-time password|")),
+        "{created:?}"
+    );
+    assert!(created
+        .iter()
+        .any(|l| l.starts_with("root|user.created|carol|admin; one-time password|")));
+    assert_eq!(audit_lines(&app, "account.password_changed").await.len(), 1);
+    let later_pages = [
+        root.get("/admin/users").await.body,
+        root.post("/api/admin/users/list", &[]).await.body,
+        root.get("/admin/audit").await.body,
+        root.get("/admin/audit/export.ndjson").await.body,
+    ];
+    let audit = audit_text(&app).await;
+    let logs = app.all_logs();
+    for secret in [&once, &carol_once] {
+        assert!(!audit.contains(secret.as_str()), "in the audit table");
+        assert!(!logs.contains(secret.as_str()), "in the server's log");
+        for body in &later_pages {
+            assert!(!body.contains(secret.as_str()), "in a later page");
+        }
+    }
+}
+both!(
+    one_time_password_must_be_replaced,
+    crate::users_admin::one_time_password_must_be_replaced
+);
+
+/// Changing the password ends the account's other login sessions at once; the one that changed
+/// it stays signed in, under a new session id.
+async fn changing_the_password_ends_other_sign_ins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let here = app.user("alice").await;
+    let elsewhere = app.login("alice").await;
+    let bystander = app.user("bob").await;
+    assert_eq!(elsewhere.post("/api/secrets/list", &[]).await.status, 200);
+    let r = change_password(&here, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        crate::cookie(&r, "lockbox_session").is_some(),
+        "the session id is cycled"
+    );
+    assert_eq!(here.post("/api/secrets/list", &[]).await.status, 200);
+    assert_eq!(elsewhere.post("/api/secrets/list", &[]).await.status, 401);
+    assert_eq!(bystander.post("/api/secrets/list", &[]).await.status, 200);
+    assert_eq!(sign_in(&app, "alice", PASSWORD).await.1.status, 401);
+    assert_eq!(sign_in(&app, "alice", NEW_PASSWORD).await.1.status, 200);
+
+    // Without JavaScript: back to the page with a notice; a mistake names its field.
+    let page = format!("{}/settings/account", here.base);
+    let html = [("Accept", "text/html"), ("Referer", page.as_str())];
+    let r = here
+        .post_with_headers(
+            "/api/account/password",
+            &[
+                ("current_password", NEW_PASSWORD),
+                ("new_password", "yet another passphrase"),
+                ("new_password_confirm", "a different one here"),
+            ],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    let body = here.get("/settings/account").await.body;
+    assert!(body.contains("There is a problem"), "{body}");
+    assert!(body.contains("href=\"#password-new_password_confirm\""));
+    assert!(!body.contains("yet another passphrase"));
+    let r = here
+        .post_with_headers(
+            "/api/account/password",
+            &[
+                ("current_password", NEW_PASSWORD),
+                ("new_password", "yet another passphrase"),
+                ("new_password_confirm", "yet another passphrase"),
+            ],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "/settings/account");
+    let body = here.get("/settings/account").await.body;
+    assert!(body.contains("Your password has been changed"), "{body}");
+    assert_eq!(audit_lines(&app, "account.password_changed").await.len(), 2);
+}
+both!(
+    changing_the_password_ends_other_sign_ins,
+    crate::users_admin::changing_the_password_ends_other_sign_ins
+);
+
+/// Disabling an account refuses its cookie and its token from the next request on and stops
+/// its running sessions; enabling it lets it sign in again and its token work again (the old
+/// login session stays ended).
+async fn disabling_stops_cookie_token_and_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    let token = mint(&alice).await;
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "demo")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        with_token(&app, &token, "/api/secrets/list", &[])
+            .await
+            .status,
+        200
+    );
+
+    let r = act(&root, "disable", "alice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(alice.post("/api/secrets/list", &[]).await.status, 401);
+    assert_eq!(
+        with_token(&app, &token, "/api/secrets/list", &[])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(sign_in(&app, "alice", PASSWORD).await.1.status, 401);
+    let status: Vec<String> = common::query_column(
+        &app,
+        &format!("SELECT status FROM sessions WHERE id = '{session}'"),
+    )
+    .await;
+    assert_eq!(status, ["stopped"]);
+    let listed = root
+        .post("/api/admin/users/list", &[("q", "ALI")])
+        .await
+        .json();
+    assert_eq!(listed["users"][0]["username"], "alice");
+    assert_eq!(listed["users"][0]["disabled"], true);
+    // Again: nothing to do, nothing audited twice.
+    assert_eq!(act(&root, "disable", "alice").await.status, 200);
+
+    let r = act(&root, "enable", "alice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        alice.post("/api/secrets/list", &[]).await.status,
+        401,
+        "ended"
+    );
+    let (again, r) = sign_in(&app, "alice", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(again.post("/api/secrets/list", &[]).await.status, 200);
+    assert_eq!(
+        with_token(&app, &token, "/api/secrets/list", &[])
+            .await
+            .status,
+        200
+    );
+
+    assert_eq!(audit_lines(&app, "user.disabled").await.len(), 1);
+    assert_eq!(audit_lines(&app, "user.enabled").await.len(), 1);
+    assert!(audit_lines(&app, "user.disabled").await[0].starts_with("root|user.disabled|alice|"));
+    assert_eq!(
+        act(&root, "disable", "nobody").await.status,
+        404,
+        "an unknown user is named"
+    );
+
+    // Without JavaScript: the confirmation page holds the form; its post returns to the list.
+    let body = root
+        .get("/admin/users/confirm?action=disable&username=alice")
+        .await
+        .body;
+    assert!(
+        body.contains("action=\"/api/admin/users/disable\""),
+        "{body}"
+    );
+    assert!(body.contains("name=\"username\" value=\"alice\""));
+    let r = root
+        .post_with_headers(
+            "/api/admin/users/disable",
+            &[("username", "alice")],
+            &[
+                ("Accept", "text/html"),
+                (
+                    "Referer",
+                    "/admin/users/confirm?action=disable&username=alice",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "/admin/users");
+    let body = root.get("/admin/users").await.body;
+    assert!(body.contains("Disabled alice"), "{body}");
+    assert!(
+        body.contains("/admin/users/confirm?action=delete&amp;username=alice")
+            || body.contains("/admin/users/confirm?action=delete&username=alice")
+    );
+}
+both!(
+    disabling_stops_cookie_token_and_sessions,
+    crate::users_admin::disabling_stops_cookie_token_and_sessions
+);
+
+fn refused_as_last_admin(r: &Reply) {
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("last active admin"), "{}", r.body);
+}
+
+/// The last active admin can be neither demoted, disabled nor deleted; each works once there is
+/// another active admin (a disabled admin does not count). Two admins demoting each other at
+/// once leave one admin.
+async fn the_last_active_admin_is_kept(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    for action in ["revoke-admin", "disable", "delete"] {
+        refused_as_last_admin(&act(&root, action, "root").await);
+    }
+    assert_eq!(act(&root, "grant-admin", "alice").await.status, 200);
+    // Alice disables root: alice is now the only active admin.
+    assert_eq!(act(&alice, "disable", "root").await.status, 200);
+    for action in ["revoke-admin", "disable", "delete"] {
+        refused_as_last_admin(&act(&alice, action, "alice").await);
+    }
+    assert_eq!(act(&alice, "enable", "root").await.status, 200);
+    let (root, r) = sign_in(&app, "root", PASSWORD).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(act(&root, "revoke-admin", "alice").await.status, 200);
+    assert_eq!(alice.post("/api/admin/users/list", &[]).await.status, 403);
+    assert_eq!(act(&root, "grant-admin", "alice").await.status, 200);
+    let r = act(&root, "delete", "alice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    refused_as_last_admin(&act(&root, "delete", "root").await);
+
+    // Racing: two admins demote each other; one admin is left.
+    for round in 0..5 {
+        let name = format!("peer{round}");
+        let peer = app.user(&name).await;
+        assert_eq!(act(&root, "grant-admin", &name).await.status, 200);
+        let (a, b) = tokio::join!(
+            act(&root, "revoke-admin", &name),
+            act(&peer, "revoke-admin", "root"),
+        );
+        let admins: Vec<i64> = common::query_column(
+            &app,
+            "SELECT COUNT(*) FROM users WHERE is_admin AND NOT disabled",
+        )
+        .await;
+        assert_eq!(admins, [1], "round {round}: {} {}", a.body, b.body);
+        // Whoever is left leaves root the only admin for the next round.
+        if b.status == 200 {
+            assert_eq!(act(&peer, "grant-admin", "root").await.status, 200);
+            assert_eq!(act(&root, "revoke-admin", &name).await.status, 200);
+        }
+    }
+    let demoted = audit_lines(&app, "user.admin_revoked").await;
+    assert!(!demoted.is_empty());
+    assert!(audit_lines(&app, "user.deleted")
+        .await
+        .iter()
+        .any(|l| l.starts_with("root|user.deleted|alice|")));
+}
+both!(
+    the_last_active_admin_is_kept,
+    crate::users_admin::the_last_active_admin_is_kept
+);
+
+/// The list pages by cursor (50 a page, by name, no repeats or gaps) and searches by part of a
+/// name, ignoring case and taking `%` and `_` literally.
+async fn the_user_list_pages_by_cursor_and_searches(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    for i in 0..55 {
+        create(&root, &format!("User{i:02}")).await;
+    }
+    create(&root, "with_underscore").await;
+    let list = |q: &'static str, after: Option<String>| {
+        let root = &root;
+        async move {
+            let mut form = vec![("q", q.to_string())];
+            if let Some(after) = after {
+                form.push(("after", after));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = root.post("/api/admin/users/list", &form).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+        }
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = list("user", after).await;
+        pages += 1;
+        for u in page["users"].as_array().unwrap() {
+            seen.push(u["username"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..55).map(|i| format!("User{i:02}")).collect();
+    assert_eq!(seen, expected, "every match once, by name");
+    assert_eq!(pages, 2);
+    let names = |page: serde_json::Value| -> Vec<String> {
+        page["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(list("_", None).await), ["with_underscore"]);
+    assert!(names(list("%", None).await).is_empty());
+    assert_eq!(names(list("ROO", None).await), ["root"]);
+    let r = root
+        .post("/api/admin/users/list", &[("q", &"x".repeat(40))])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "q");
+    // The page: a GET search form, and a link to the next page.
+    let body = page(&root, "/admin/users?q=user").await.body;
+    assert!(body.contains("role=\"search\""));
+    assert!(body.contains("User49") && !body.contains("User50"));
+    assert!(
+        body.contains("/admin/users?q=user&amp;after=user49"),
+        "{body}"
+    );
+}
+both!(
+    the_user_list_pages_by_cursor_and_searches,
+    crate::users_admin::the_user_list_pages_by_cursor_and_searches
+);
