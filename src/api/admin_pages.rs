@@ -50,3 +50,69 @@ pub async fn admin_audit_page(
         verdict,
     })
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionsPageData {
+    /// The filter as typed (shown back in the form).
+    pub filter: crate::model::admin_sessions::FilterInput,
+    /// Why a filter field was refused (the list is then empty).
+    pub errors: Vec<crate::model::FieldError>,
+    pub page: crate::model::admin_sessions::AdminSessionPage,
+    /// The session whose stop is being confirmed (`?stop=ID`), or why it cannot be.
+    pub confirm: Option<Result<crate::model::admin_sessions::AdminSession, String>>,
+    /// Names to suggest in the filter fields.
+    pub environments: Vec<String>,
+    pub projects: Vec<String>,
+    pub flash: Option<crate::model::Flash>,
+}
+
+#[server(endpoint = "pages/admin/sessions")]
+pub async fn admin_sessions_page(
+    #[server(default)] user: String,
+    #[server(default)] environment: String,
+    #[server(default)] project: String,
+    #[server(default)] status: String,
+    #[server(default)] after: String,
+    #[server(default)] stop: Option<String>,
+) -> Result<SessionsPageData, AppError> {
+    use crate::server::{db, projects::Projects, sessions::admin};
+    let ctx = super::ctx::ctx()?;
+    let actor = ctx.require_admin().await?;
+    let filter = crate::model::admin_sessions::FilterInput {
+        user,
+        environment,
+        project,
+        status,
+        after,
+    };
+    let (page, errors) = match filter.check() {
+        Ok(checked) => (admin::page(&ctx.state, &actor, &checked).await?, Vec::new()),
+        Err(errors) => (Default::default(), errors),
+    };
+    let confirm = match stop {
+        Some(id) => Some(match admin::get(&ctx.state, &actor, &id).await {
+            Ok(s) => Ok(s),
+            Err(e @ AppError::NotFound { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        }),
+        None => None,
+    };
+    Ok(SessionsPageData {
+        filter,
+        errors,
+        page,
+        confirm,
+        environments: db::environments::list(&ctx.state.db)
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect(),
+        projects: Projects::of(&ctx.state)
+            .list()
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+        flash: ctx.take_flash(),
+    })
+}

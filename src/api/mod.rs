@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin_pages;
+pub mod admin_sessions;
 pub mod audit;
 pub mod cluster_secrets;
 #[cfg(feature = "ssr")]

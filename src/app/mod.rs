@@ -12,8 +12,14 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    admin::audit::AdminAuditPage, home::HomePage, launch::LaunchPage, login::LoginPage,
-    not_found::NotFound, secrets::SecretsPage, sessions::SessionsPage, signup::SignupPage,
+    admin::{audit::AdminAuditPage, sessions::AdminSessionsPage},
+    home::HomePage,
+    launch::LaunchPage,
+    login::LoginPage,
+    not_found::NotFound,
+    secrets::SecretsPage,
+    sessions::SessionsPage,
+    signup::SignupPage,
     tokens::TokensPage,
 };
 
@@ -58,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/sessions") view=AdminSessionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -65,7 +65,8 @@ fn message(r: &Reply) -> String {
 
 /// Every endpoint a token may reach, the scope it needs, and arguments that get past
 /// argument decoding (the outcome may still be a 404 or 422: only 401/403 mean "refused").
-const SCOPED: &[(&str, &str, &[(&str, &str)])] = &[
+type Form<'a> = &'a [(&'a str, &'a str)];
+const SCOPED: &[(&str, &str, Form)] = &[
     ("/api/secrets/list", "secrets:read", &[]),
     ("/api/whoami", "secrets:read", &[]),
     (
@@ -212,6 +213,9 @@ async fn tokens_never_reach_pages_tokens_accounts_or_admin(backend: Backend) {
         ("/api/admin/projects/members", &[("name", "default")]),
         ("/api/admin/namespace-secrets/list", &[]),
         ("/api/admin/cluster-secrets/status", &[]),
+        ("/api/admin/sessions/list", &[]),
+        ("/api/admin/sessions/stop", &[("id", "x")]),
+        ("/api/pages/admin/sessions", &[]),
     ];
     for (path, form) in refused {
         let r = call(&curl, &token, path, form).await;
@@ -577,7 +581,7 @@ async fn token_at_rest_only_as_its_hash(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
     let stored: Vec<String> = query_column(&app, "SELECT token_hash FROM tokens").await;
-    assert_eq!(stored, [hash.clone()]);
+    assert_eq!(stored, [hash.as_str()]);
     let at_rest = database_bytes(&app);
     assert!(contains(&at_rest, &hash), "the hash is what is stored");
     let random = &token[PREFIX.len()..];

@@ -532,9 +532,9 @@ async fn logs_read_from_the_start_and_count_offsets_from_there() {
     let (b, server) = backend(vec![Reply::Text(200, log)]);
     let c = b.logs(&session(), None, 11).await.unwrap();
     assert_eq!((c.text.as_str(), c.next), ("line three\n", 29));
-    let seen = seen(b, server).await;
-    assert_eq!(lines(&seen), [format!("GET {}/log", at(PODS))]);
-    let q = &seen[0].query;
+    let asked = seen(b, server).await;
+    assert_eq!(lines(&asked), [format!("GET {}/log", at(PODS))]);
+    let q = &asked[0].query;
     for part in ["container=session", "limitBytes=8388608"] {
         assert!(q.contains(part), "{q}");
     }
@@ -543,8 +543,12 @@ async fn logs_read_from_the_start_and_count_offsets_from_there() {
     let (b, server) = backend(vec![Reply::Text(200, "line one\nline two\n")]);
     let c = b.logs(&session(), Some(9), 9).await.unwrap();
     assert_eq!((c.text.as_str(), c.next), ("line two\n", 18));
-    let seen = seen(b, server).await;
-    assert!(seen[0].query.contains("limitBytes=18"), "{}", seen[0].query);
+    let asked = seen(b, server).await;
+    assert!(
+        asked[0].query.contains("limitBytes=18"),
+        "{}",
+        asked[0].query
+    );
     // A cut inside a character is held back for the next read rather than garbled.
     let (b, _s) = backend(vec![Reply::Text(200, "caf\u{e9}")]);
     let c = b.logs(&session(), Some(0), 4).await.unwrap();

@@ -3,7 +3,7 @@
 //! as NDJSON, and its hash chain checked on request. A GET form and links: it works the same
 //! without JavaScript.
 
-use super::{admin_only, AdminLayout};
+use super::{admin_only, encode, AdminLayout};
 use crate::{
     api::admin_pages::{admin_audit_page, AuditPageData},
     app::components::time::Timestamp,
@@ -32,23 +32,6 @@ pub fn AdminAuditPage() -> impl IntoView {
             <AdminLayout current="/admin/audit"><Loaded page/></AdminLayout>
         })}
     }
-}
-
-fn encode(q: &str) -> String {
-    // Only what a query line can hold needs escaping in a URL's query string.
-    q.chars()
-        .map(|c| match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => c.to_string(),
-            ' ' => "+".to_string(),
-            c => {
-                let mut buf = [0u8; 4];
-                c.encode_utf8(&mut buf)
-                    .bytes()
-                    .map(|b| format!("%{b:02X}"))
-                    .collect()
-            }
-        })
-        .collect()
 }
 
 #[component]

@@ -2,6 +2,7 @@
 //! page, and the plain "not allowed" page (status 403) that anyone else gets.
 
 pub mod audit;
+pub mod sessions;
 
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -10,7 +11,10 @@ use leptos_router::components::Redirect;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The sections of the admin view, in the order the navigation lists them.
-const SECTIONS: &[(&str, &str)] = &[("/admin/audit", "Audit log")];
+const SECTIONS: &[(&str, &str)] = &[
+    ("/admin/sessions", "Sessions"),
+    ("/admin/audit", "Audit log"),
+];
 
 /// The admin layout around `content`; `current` is the section's path (marked for screen
 /// readers with `aria-current`).
@@ -59,6 +63,24 @@ where
             }}
         </Suspense>
     }
+}
+
+/// A value escaped for a URL's query string.
+pub(super) fn encode(q: &str) -> String {
+    // Only what a query line can hold needs escaping in a URL's query string.
+    q.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => c.to_string(),
+            ' ' => "+".to_string(),
+            c => {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect()
 }
 
 #[component]
