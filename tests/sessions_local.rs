@@ -1135,3 +1135,252 @@ both!(
     admin_lists_filters_and_stops_any_session,
     crate::admin_lists_filters_and_stops_any_session
 );
+
+/// Issue 9, item 4: environments on the admin page. Admins only (401 for a visitor, 403 for a
+/// user and for a cross-site post, and the refused calls change nothing); the page's rules are
+/// the command line's, refusing the same inputs with the same messages (one function); create,
+/// edit and remove, each audited; the forms work without JavaScript.
+async fn admin_manages_environments_with_the_cli_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    let (list, create, update, delete, page) = (
+        "/api/admin/environments/list",
+        "/api/admin/environments/create",
+        "/api/admin/environments/update",
+        "/api/admin/environments/delete",
+        "/api/pages/admin/environments",
+    );
+    let made = [("name", "made"), ("image", "busybox")];
+    let edited = [("name", "demo"), ("image", "edited")];
+    let demo = [("name", "demo")];
+    let calls: [(&str, &[(&str, &str)]); 5] = [
+        (list, &[]),
+        (page, &[]),
+        (create, &made),
+        (update, &edited),
+        (delete, &demo),
+    ];
+    let visitor = app.client();
+    for (path, form) in calls {
+        assert_eq!(visitor.post(path, form).await.status, 401, "{path}");
+        let r = alice.post(path, form).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"], "forbidden", "{path}");
+        for headers in [
+            [("Sec-Fetch-Site", "cross-site")],
+            [("Origin", "http://evil.example")],
+        ] {
+            let r = root.post_with_headers(path, form, &headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+    let names = |r: &common::Reply| -> Vec<String> {
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = root.post(list, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(names(&r), ["demo"]);
+    assert_eq!(r.json()[0]["image"], "docker.io/library/busybox:1.37");
+
+    // The same inputs are refused by the command line and the page, with the same message on
+    // the field the input was typed into.
+    // (command-line arguments, the same input as a form, the field it is refused on)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["Bad_Name", "--image", "x"],
+            &[("name", "Bad_Name"), ("image", "x")],
+            "name",
+        ),
+        (
+            &["ok", "--image", "a b"],
+            &[("name", "ok"), ("image", "a b")],
+            "image",
+        ),
+        (
+            &["ok", "--image", "x", "--port", "0"],
+            &[("name", "ok"), ("image", "x"), ("port", "0")],
+            "port",
+        ),
+        (
+            &["ok", "--image", "x", "--port", "http"],
+            &[("name", "ok"), ("image", "x"), ("port", "http")],
+            "port",
+        ),
+        (
+            &["ok", "--image", "x", "--cpu-request", "lots"],
+            &[("name", "ok"), ("image", "x"), ("cpu_request", "lots")],
+            "cpu_request",
+        ),
+        (
+            &["ok", "--image", "x", "--memory-limit", "1 Gi"],
+            &[("name", "ok"), ("image", "x"), ("memory_limit", "1 Gi")],
+            "memory_limit",
+        ),
+    ];
+    for (args, form, field) in cases {
+        let r = root.post(create, form).await;
+        assert_eq!(r.status, 422, "{form:?}: {}", r.body);
+        let errors = r.json()["fields"].clone();
+        assert_eq!(errors[0]["field"], *field, "{}", r.body);
+        let message = errors[0]["message"].as_str().unwrap().to_string();
+        let mut cli = vec!["environments", "add"];
+        cli.extend_from_slice(args);
+        let out = app.cli(&cli);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&message),
+            "{args:?}: the command line said {stderr:?}, the page {message:?}"
+        );
+    }
+    assert_eq!(names(&root.post(list, &[]).await), ["demo"]);
+
+    // Create, with everything a form can give.
+    let r = root
+        .post(
+            create,
+            &[
+                ("name", "py"),
+                ("image", "docker.io/library/python:3.12"),
+                ("description", "Python"),
+                ("command", "/bin/sh\r\n-c\r\n"),
+                ("args", "echo hi"),
+                ("port", "8888"),
+                ("local_command", "echo ready\r\nexec sleep 600"),
+                ("cpu_request", "500m"),
+                ("memory_limit", "1Gi"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = r.json();
+    assert_eq!(e["command"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(e["args"], serde_json::json!(["echo hi"]));
+    assert_eq!(e["port"], 8888);
+    assert_eq!(e["local_command"], "echo ready\nexec sleep 600");
+    assert_eq!(e["cpu_request"], "500m");
+    assert!(e["memory_request"].is_null());
+    let cli_list =
+        |app: &TestApp| String::from_utf8(app.cli(&["environments", "list"]).stdout).unwrap();
+    assert!(cli_list(&app).contains("py\tdocker.io/library/python:3.12 port 8888\tPython"));
+    let r = root.post(create, &[("name", "py"), ("image", "x")]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let taken = r.json()["message"].as_str().unwrap().to_string();
+    let out = app.cli(&["environments", "add", "py", "--image", "x"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&taken),
+        "{out:?}"
+    );
+    // The command line's changes are audited too.
+    assert!(app
+        .cli(&["environments", "add", "cli-made", "--image", "busybox"])
+        .status
+        .success());
+
+    // Edit: a bad field changes nothing; a good form replaces all but the name.
+    let r = root
+        .post(update, &[("name", "py"), ("image", "x"), ("port", "99999")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "port");
+    let r = root
+        .post(
+            update,
+            &[
+                ("name", "py"),
+                ("image", "docker.io/library/python:3.13"),
+                ("local_command", "echo edited; exec sleep 600"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["port"].is_null());
+    assert!(r.json()["cpu_request"].is_null());
+    assert!(cli_list(&app).contains("py\tdocker.io/library/python:3.13\t"));
+    let r = root.post(update, &[("name", "nope"), ("image", "x")]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // A session starts with the edited environment.
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "py")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.json()["id"].as_str().unwrap().to_string();
+
+    // Remove: the running session keeps running; the name can no longer be launched.
+    let r = root.post(delete, &[("name", "py")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(session_status(&alice, &session).await.0, "running");
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "py")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(root.post(delete, &[("name", "py")]).await.status, 404);
+    assert_eq!(
+        alice
+            .post("/api/sessions/stop", &[("id", session.as_str())])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(names(&root.post(list, &[]).await), ["cli-made", "demo"]);
+
+    let events: Vec<String> = common::query_column(
+        &app,
+        "SELECT actor_name || ' ' || action || ' ' || target || ' ' || COALESCE(detail, '') \
+         FROM audit_events WHERE action LIKE 'environment.%' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        events,
+        [
+            "root environment.created py image docker.io/library/python:3.12; port 8888",
+            "command line environment.created cli-made image busybox",
+            "root environment.updated py image docker.io/library/python:3.13",
+            "root environment.deleted py ",
+        ]
+    );
+
+    // The page, without JavaScript.
+    let r = alice.get("/admin/environments").await;
+    assert_eq!(r.status, 403);
+    let r = root.get("/admin/environments").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("data-environment=\"demo\""));
+    assert!(r.body.contains("<label for=\"env-add-name\">Name</label>"));
+    let r = root.get("/admin/environments?edit=demo").await;
+    assert!(r.body.contains("action=\"/api/admin/environments/update\""));
+    assert!(r.body.contains("value=\"docker.io/library/busybox:1.37\""));
+    let r = root.get("/admin/environments?remove=demo").await;
+    assert!(r.body.contains("action=\"/api/admin/environments/delete\""));
+    let referer = format!("{}/admin/environments", root.base);
+    let html = [("Accept", "text/html"), ("Referer", referer.as_str())];
+    let r = root
+        .post_with_headers(
+            create,
+            &[("name", "web"), ("image", "nginx"), ("port", "0")],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.headers["location"], "/admin/environments");
+    let body = root.get("/admin/environments").await.body;
+    assert!(body.contains("id=\"env-add-port-error\""), "{body}");
+    assert!(body.contains("value=\"web\""), "what was typed is kept");
+    let r = root
+        .post_with_headers(delete, &[("name", "cli-made")], &html)
+        .await;
+    assert_eq!(r.status, 302);
+    let body = root.get("/admin/environments").await.body;
+    assert!(body.contains("Environment cli-made removed."), "{body}");
+}
+both!(
+    admin_manages_environments_with_the_cli_rules,
+    crate::admin_manages_environments_with_the_cli_rules
+);

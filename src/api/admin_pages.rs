@@ -116,3 +116,28 @@ pub async fn admin_sessions_page(
         flash: ctx.take_flash(),
     })
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvironmentsPageData {
+    pub environments: Vec<crate::model::environments::EnvironmentSpec>,
+    /// The environment being edited (`?edit=NAME`).
+    pub edit: Option<String>,
+    /// The environment whose removal is being confirmed (`?remove=NAME`).
+    pub remove: Option<String>,
+    pub flash: Option<crate::model::Flash>,
+}
+
+#[server(endpoint = "pages/admin/environments")]
+pub async fn admin_environments_page(
+    #[server(default)] edit: Option<String>,
+    #[server(default)] remove: Option<String>,
+) -> Result<EnvironmentsPageData, AppError> {
+    let ctx = super::ctx::ctx()?;
+    ctx.require_admin().await?;
+    Ok(EnvironmentsPageData {
+        environments: crate::server::environments_service::list(&ctx.state.db).await?,
+        edit,
+        remove,
+        flash: ctx.take_flash(),
+    })
+}

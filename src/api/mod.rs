@@ -2,6 +2,7 @@
 //! client. Each is thin: authenticate, authorise, call a service, map errors.
 
 pub mod accounts;
+pub mod admin_environments;
 pub mod admin_pages;
 pub mod admin_sessions;
 pub mod audit;

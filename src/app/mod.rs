@@ -12,7 +12,9 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    admin::{audit::AdminAuditPage, sessions::AdminSessionsPage},
+    admin::{
+        audit::AdminAuditPage, environments::AdminEnvironmentsPage, sessions::AdminSessionsPage,
+    },
     home::HomePage,
     launch::LaunchPage,
     login::LoginPage,
@@ -65,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/sessions") view=AdminSessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/environments") view=AdminEnvironmentsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -4,6 +4,7 @@ pub mod admin_sessions;
 pub mod audit;
 pub mod audit_query;
 mod dto;
+pub mod environments;
 mod error;
 pub mod extra_env;
 pub mod launch;

@@ -13,6 +13,7 @@ pub mod data_dir;
 pub mod db;
 pub mod environments;
 pub mod environments_cli;
+pub mod environments_service;
 pub mod error;
 pub mod keys;
 pub mod keys_cli;

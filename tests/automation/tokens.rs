@@ -216,6 +216,13 @@ async fn tokens_never_reach_pages_tokens_accounts_or_admin(backend: Backend) {
         ("/api/admin/sessions/list", &[]),
         ("/api/admin/sessions/stop", &[("id", "x")]),
         ("/api/pages/admin/sessions", &[]),
+        ("/api/admin/environments/list", &[]),
+        (
+            "/api/admin/environments/create",
+            &[("name", "by-token"), ("image", "x")],
+        ),
+        ("/api/admin/environments/delete", &[("name", "demo")]),
+        ("/api/pages/admin/environments", &[]),
     ];
     for (path, form) in refused {
         let r = call(&curl, &token, path, form).await;

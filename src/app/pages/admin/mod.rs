@@ -2,6 +2,7 @@
 //! page, and the plain "not allowed" page (status 403) that anyone else gets.
 
 pub mod audit;
+pub mod environments;
 pub mod sessions;
 
 use crate::model::AppError;
@@ -13,6 +14,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// The sections of the admin view, in the order the navigation lists them.
 const SECTIONS: &[(&str, &str)] = &[
     ("/admin/sessions", "Sessions"),
+    ("/admin/environments", "Environments"),
     ("/admin/audit", "Audit log"),
 ];
 
