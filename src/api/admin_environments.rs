@@ -1,5 +1,7 @@
 //! Environments, for admins (401 signed out or with a token, 403 for anyone else): list, create,
 //! edit, remove. The same service and rules as `lockbox environments …`; every change audited.
+// A form's fields are a server function's arguments (on the browser's side too).
+#![allow(clippy::too_many_arguments)]
 
 #[cfg(feature = "ssr")]
 use crate::model::environments::EnvironmentForm;
@@ -17,7 +19,6 @@ pub async fn admin_list_environments() -> Result<Vec<EnvironmentSpec>, AppError>
 
 /// The form as typed: `command` and `args` one per line; empty fields mean none.
 #[cfg(feature = "ssr")]
-#[allow(clippy::too_many_arguments)]
 fn form(
     name: String,
     description: String,
@@ -65,7 +66,6 @@ fn typed(f: &EnvironmentForm) -> Vec<(&'static str, String)> {
 }
 
 /// Adds an environment (422 naming each field that breaks a rule; 409 if the name is taken).
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "admin/environments/create")]
 pub async fn admin_create_environment(
     name: String,
@@ -110,7 +110,6 @@ pub async fn admin_create_environment(
 
 /// Replaces everything but the name of an environment (sessions already started keep what
 /// they run).
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "admin/environments/update")]
 pub async fn admin_update_environment(
     name: String,

@@ -141,3 +141,50 @@ pub async fn admin_environments_page(
         flash: ctx.take_flash(),
     })
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokensPageData {
+    /// The filter as typed.
+    pub user: String,
+    pub after: String,
+    pub errors: Vec<crate::model::FieldError>,
+    pub page: crate::model::admin_tokens::AdminTokenPage,
+    /// The token whose revocation is being confirmed (`?revoke=ID`), or why it cannot be.
+    pub confirm: Option<Result<crate::model::admin_tokens::AdminToken, String>>,
+    pub flash: Option<crate::model::Flash>,
+    /// Now, for telling expired tokens apart.
+    pub now: i64,
+}
+
+#[server(endpoint = "pages/admin/tokens")]
+pub async fn admin_tokens_page(
+    #[server(default)] user: String,
+    #[server(default)] after: String,
+    #[server(default)] revoke: Option<String>,
+) -> Result<TokensPageData, AppError> {
+    use crate::server::admin_tokens;
+    let ctx = super::ctx::ctx()?;
+    let admin = ctx.require_admin().await?;
+    let db = &ctx.state.db;
+    let (page, errors) = match crate::model::admin_tokens::filter(&user, &after) {
+        Ok(f) => (admin_tokens::page(db, &admin, &f).await?, Vec::new()),
+        Err(errors) => (Default::default(), errors),
+    };
+    let confirm = match revoke {
+        Some(id) => Some(match admin_tokens::get(db, &admin, &id).await {
+            Ok(t) => Ok(t),
+            Err(e @ AppError::NotFound { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        }),
+        None => None,
+    };
+    Ok(TokensPageData {
+        user,
+        after,
+        errors,
+        page,
+        confirm,
+        flash: ctx.take_flash(),
+        now: crate::server::db::now_ms(),
+    })
+}

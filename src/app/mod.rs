@@ -14,6 +14,7 @@ use leptos_router::{
 use pages::{
     admin::{
         audit::AdminAuditPage, environments::AdminEnvironmentsPage, sessions::AdminSessionsPage,
+        tokens::AdminTokensPage,
     },
     home::HomePage,
     launch::LaunchPage,
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/sessions") view=AdminSessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/environments") view=AdminEnvironmentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -74,24 +74,24 @@ impl StatusFilter {
     }
 }
 
-/// Where a page starts: after the session started at `started_at` with id `id` (the last one
-/// of the page before), in the order newest first.
+/// Where a page starts: after the row of time `at` (a session's start, a token's creation)
+/// with id `id` (the last one of the page before), in the order newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
-    pub started_at: i64,
+    pub at: i64,
     pub id: String,
 }
 
 impl Cursor {
-    /// As it travels in a link: `<started_at>.<id>`.
+    /// As it travels in a link: `<at>.<id>`.
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.started_at, self.id)
+        format!("{}.{}", self.at, self.id)
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let bad = || "This page link is not valid: start again from the first page.".to_string();
         let (at, id) = raw.split_once('.').ok_or_else(bad)?;
-        let started_at = at.parse::<i64>().map_err(|_| bad())?;
+        let at = at.parse::<i64>().map_err(|_| bad())?;
         // Session ids are UUIDs: anything else is not a cursor this server made.
         let id_ok = !id.is_empty()
             && id.len() <= 36
@@ -100,7 +100,7 @@ impl Cursor {
             return Err(bad());
         }
         Ok(Self {
-            started_at,
+            at,
             id: id.to_string(),
         })
     }
@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
         let c = Cursor {
-            started_at: 1_764_000_000_000,
+            at: 1_764_000_000_000,
             id: "0b9e6a3c-1f7d-4c1e-9a51-3f1f7f0f2a11".into(),
         };
         assert_eq!(Cursor::parse(&c.encode()).unwrap(), c);

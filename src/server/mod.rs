@@ -2,6 +2,7 @@
 
 pub mod account_deletion;
 pub mod accounts;
+pub mod admin_tokens;
 pub mod app;
 pub mod audit_cli;
 pub mod audit_log;

@@ -336,8 +336,8 @@ pub async fn page_all(
         conds.push(format!("s.status IN ({})", ns.join(", ")));
     }
     if let Some(after) = &filter.after {
-        let a = next(&mut binds, Bind::Int(after.started_at));
-        let b = next(&mut binds, Bind::Int(after.started_at));
+        let a = next(&mut binds, Bind::Int(after.at));
+        let b = next(&mut binds, Bind::Int(after.at));
         let c = next(&mut binds, Bind::Text(&after.id));
         conds.push(format!(
             "(s.started_at < {a} OR (s.started_at = {b} AND s.id < {c}))"

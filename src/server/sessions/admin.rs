@@ -50,7 +50,7 @@ pub async fn page(
         .then(|| rows.last())
         .flatten()
         .map(|(s, _)| Cursor {
-            started_at: s.info.started_at,
+            at: s.info.started_at,
             id: s.info.id.clone(),
         })
         .map(|c| c.encode());

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod environments;
 pub mod sessions;
+pub mod tokens;
 
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -15,6 +16,7 @@ use serde::{de::DeserializeOwned, Serialize};
 const SECTIONS: &[(&str, &str)] = &[
     ("/admin/sessions", "Sessions"),
     ("/admin/environments", "Environments"),
+    ("/admin/tokens", "Tokens"),
     ("/admin/audit", "Audit log"),
 ];
 
