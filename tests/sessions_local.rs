@@ -863,3 +863,524 @@ async fn uncontained_mode_is_announced() {
     assert_eq!(r.status, 200);
     assert!(session_procs(&id).is_empty());
 }
+
+/// Issue 9, item 3: the admin's view of every user's sessions. Admins only (401 for a visitor,
+/// 403 for a user and for a cross-site post, even an admin's); filtered by user, environment,
+/// project and status; paged by cursor without repeats; the names and modes of what each
+/// session received and never a value, in the JSON and in the page; stopping another user's
+/// session (confirmed on a page of its own without JavaScript) ends it and is audited as an
+/// admin action.
+async fn admin_lists_filters_and_stops_any_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    add_probe(&app);
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    assert_eq!(alice.create("DB_PASSWORD", ENV_SENTINEL).await.status, 200);
+    assert_eq!(alice.create("API_TOKEN", FILE_SENTINEL).await.status, 200);
+    let id = launch_probe(&alice).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    probe_report(&alice, &id).await;
+    let r = bob
+        .post("/api/sessions/launch", &[("environment", "demo")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bob_id = r.json()["id"].as_str().unwrap().to_string();
+    // Sixty older sessions of alice's, written behind the server's back, to page through.
+    let alice_id: Vec<String> =
+        common::query_column(&app, "SELECT id FROM users WHERE username = 'alice'").await;
+    let inserts: Vec<String> = (0..60)
+        .map(|i| {
+            format!(
+                "INSERT INTO sessions (id, user_id, environment, project, backend, namespace, \
+                 status, mount_dir, started_at, stopped_at) VALUES \
+                 ('00000000-0000-4000-8000-0000000000{i:02}', '{}', 'old', 'default', 'local', \
+                 'lockbox', 'stopped', '/secrets', {}, {})",
+                alice_id[0],
+                1_000_000 + i / 2,
+                2_000_000 + i
+            )
+        })
+        .collect();
+    let inserts: Vec<&str> = inserts.iter().map(String::as_str).collect();
+    common::execute(&app, &inserts).await;
+
+    let (list, stop, page) = (
+        "/api/admin/sessions/list",
+        "/api/admin/sessions/stop",
+        "/api/pages/admin/sessions",
+    );
+    let id_form = [("id", id.as_str())];
+    let calls: [(&str, &[(&str, &str)]); 3] = [(list, &[]), (page, &[]), (stop, &id_form)];
+    let visitor = app.client();
+    for (path, form) in calls {
+        assert_eq!(visitor.post(path, form).await.status, 401, "{path}");
+        let r = alice.post(path, form).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"], "forbidden", "{path}");
+        for headers in [
+            [("Sec-Fetch-Site", "cross-site")],
+            [("Origin", "http://evil.example")],
+        ] {
+            let r = root.post_with_headers(path, form, &headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+    assert_eq!(session_status(&alice, &id).await.0, "running");
+    let r = alice.get("/admin/sessions").await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("Not allowed"), "{}", r.body);
+    assert!(!r.body.contains(&id));
+
+    let mut bodies = Vec::new();
+    let fetch = |form: Vec<(&'static str, String)>| {
+        let root = &root;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = root.post(list, &form).await;
+            (r.status, r.body.clone(), r.json())
+        }
+    };
+    // The first page: the newest first, with owners and what each received.
+    let (status, body, first) = fetch(vec![]).await;
+    assert_eq!(status, 200, "{body}");
+    bodies.push(body);
+    let sessions = first["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 50);
+    assert_eq!(sessions[0]["id"], bob_id.as_str());
+    assert_eq!(sessions[0]["owner"], "bob");
+    assert_eq!(sessions[1]["id"], id.as_str());
+    assert_eq!(sessions[1]["owner"], "alice");
+    assert_eq!(sessions[1]["status"], "running");
+    assert_eq!(sessions[1]["environment"], "probe");
+    assert_eq!(
+        sessions[1]["injected"],
+        serde_json::json!([
+            {"secret": "DB_PASSWORD", "mode": "env", "target": "DB_PASSWORD"},
+            {"secret": "API_TOKEN", "mode": "file", "target": "token.txt"},
+        ])
+    );
+    // Every page by its cursor: all 62, newest first, no repeats.
+    let mut seen: Vec<(i64, String)> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, body, p) = fetch(vec![("after", after.clone())]).await;
+        assert_eq!(status, 200, "{body}");
+        bodies.push(body);
+        for s in p["sessions"].as_array().unwrap() {
+            seen.push((
+                s["started_at"].as_i64().unwrap(),
+                s["id"].as_str().unwrap().to_string(),
+            ));
+        }
+        match p["next"].as_str() {
+            Some(n) => after = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 62);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(seen, sorted, "newest first, without repeats");
+
+    // Filters, alone and together.
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let q = |pairs: &[(&'static str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let (_, _, p) = fetch(q(&[("user", "BOB")])).await;
+    assert_eq!(ids(&p), [bob_id.as_str()], "a username, ignoring case");
+    let (_, _, p) = fetch(q(&[("user", "alice")])).await;
+    assert_eq!(p["sessions"].as_array().unwrap().len(), 50);
+    assert!(p["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["owner"] == "alice"));
+    let (_, _, p) = fetch(q(&[("environment", "probe")])).await;
+    assert_eq!(ids(&p), [id.as_str()]);
+    let (_, _, p) = fetch(q(&[("status", "live")])).await;
+    assert_eq!(ids(&p), [bob_id.as_str(), id.as_str()]);
+    let (_, _, p) = fetch(q(&[("status", "running"), ("user", "alice")])).await;
+    assert_eq!(ids(&p), [id.as_str()]);
+    let (_, _, p) = fetch(q(&[("project", "default"), ("environment", "old")])).await;
+    assert_eq!(p["sessions"].as_array().unwrap().len(), 50);
+    assert!(p["next"].is_string());
+    let (_, _, p) = fetch(q(&[("project", "elsewhere")])).await;
+    assert_eq!(p["sessions"], serde_json::json!([]));
+    for (field, value) in [("status", "asleep"), ("after", "yesterday")] {
+        let (status, body, p) = fetch(q(&[(field, value)])).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(p["fields"][0]["field"], field, "{body}");
+    }
+
+    // The page, without JavaScript: the list, the filter form, and a Stop link that opens a
+    // confirmation whose form posts the stop.
+    let html = |body: &str| body.replace("&#x27;", "'").replace("&amp;", "&");
+    let r = root.get("/admin/sessions?user=alice&status=live").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = html(&r.body);
+    assert!(body.contains(&format!("data-session=\"{id}\"")));
+    assert!(!body.contains(&format!("data-session=\"{bob_id}\"")));
+    assert!(body.contains("DB_PASSWORD") && body.contains("token.txt"));
+    assert!(body.contains("<label for=\"sessions-user\">User</label>"));
+    assert!(
+        body.contains(&format!(
+            "href=\"/admin/sessions?user=alice&status=live&stop={id}\""
+        )),
+        "{body}"
+    );
+    bodies.push(r.body);
+    let r = root
+        .get(&format!("/admin/sessions?user=alice&stop={id}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = html(&r.body);
+    assert!(body.contains("Stop alice's probe session?"), "{body}");
+    assert!(body.contains("action=\"/api/admin/sessions/stop\""));
+    assert!(body.contains(&format!("name=\"id\" value=\"{id}\"")));
+    bodies.push(r.body);
+    let r = root.get("/admin/sessions?status=asleep").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("id=\"sessions-status-error\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("aria-invalid=\"true\""));
+
+    // Stopping alice's session with the plain form: back to the list, which says so.
+    let referer = format!("{}/admin/sessions?user=alice&stop={id}", root.base);
+    let r = root
+        .post_with_headers(
+            stop,
+            &id_form,
+            &[("Accept", "text/html"), ("Referer", referer.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.headers["location"], "/admin/sessions");
+    let r = root.get("/admin/sessions").await;
+    assert!(
+        html(&r.body).contains("Stopped alice's probe session in project default."),
+        "{}",
+        r.body
+    );
+    bodies.push(r.body);
+    assert!(
+        within(Duration::from_secs(5), || session_procs(&id).is_empty()).await,
+        "the stop ended every process"
+    );
+    assert!(!session_dir(&app, &id).exists(), "and removed its files");
+    assert_eq!(
+        session_status(&alice, &id).await,
+        (
+            "stopped".to_string(),
+            Some("stopped by an admin".to_string())
+        )
+    );
+    // Bob's, by the API; stopping again changes nothing; an unknown id is a 404.
+    let r = root.post(stop, &[("id", bob_id.as_str())]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["owner"], "bob");
+    assert_eq!(r.json()["status"], "stopped");
+    assert_eq!(root.post(stop, &id_form).await.status, 200);
+    let r = root
+        .post(stop, &[("id", "00000000-0000-4000-8000-999999999999")])
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(root.post(stop, &[("id", "nope")]).await.status, 404);
+
+    let events: Vec<String> = common::query_column(
+        &app,
+        "SELECT actor_name || ' ' || action || ' ' || target || ' ' || detail || ' ' || \
+         session_id FROM audit_events WHERE action LIKE '%session.stopped' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        events,
+        [
+            format!(
+                "root admin.session.stopped session {id} owner alice; environment probe; \
+                 project default {id}"
+            ),
+            format!(
+                "root admin.session.stopped session {bob_id} owner bob; environment demo; \
+                 project default {bob_id}"
+            ),
+        ]
+    );
+    let logs = app.all_logs();
+    for sentinel in [ENV_SENTINEL, "file-sentinel-52b9f4"] {
+        assert!(!logs.contains(sentinel), "server logs hold a value");
+        for body in &bodies {
+            assert!(!body.contains(sentinel), "the admin was shown a value");
+        }
+    }
+}
+both!(
+    admin_lists_filters_and_stops_any_session,
+    crate::admin_lists_filters_and_stops_any_session
+);
+
+/// Issue 9, item 4: environments on the admin page. Admins only (401 for a visitor, 403 for a
+/// user and for a cross-site post, and the refused calls change nothing); the page's rules are
+/// the command line's, refusing the same inputs with the same messages (one function); create,
+/// edit and remove, each audited; the forms work without JavaScript.
+async fn admin_manages_environments_with_the_cli_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    let (list, create, update, delete, page) = (
+        "/api/admin/environments/list",
+        "/api/admin/environments/create",
+        "/api/admin/environments/update",
+        "/api/admin/environments/delete",
+        "/api/pages/admin/environments",
+    );
+    let made = [("name", "made"), ("image", "busybox")];
+    let edited = [("name", "demo"), ("image", "edited")];
+    let demo = [("name", "demo")];
+    let calls: [(&str, &[(&str, &str)]); 5] = [
+        (list, &[]),
+        (page, &[]),
+        (create, &made),
+        (update, &edited),
+        (delete, &demo),
+    ];
+    let visitor = app.client();
+    for (path, form) in calls {
+        assert_eq!(visitor.post(path, form).await.status, 401, "{path}");
+        let r = alice.post(path, form).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"], "forbidden", "{path}");
+        for headers in [
+            [("Sec-Fetch-Site", "cross-site")],
+            [("Origin", "http://evil.example")],
+        ] {
+            let r = root.post_with_headers(path, form, &headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+    let names = |r: &common::Reply| -> Vec<String> {
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = root.post(list, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(names(&r), ["demo"]);
+    assert_eq!(r.json()[0]["image"], "docker.io/library/busybox:1.37");
+
+    // The same inputs are refused by the command line and the page, with the same message on
+    // the field the input was typed into.
+    // (command-line arguments, the same input as a form, the field it is refused on)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["Bad_Name", "--image", "x"],
+            &[("name", "Bad_Name"), ("image", "x")],
+            "name",
+        ),
+        (
+            &["ok", "--image", "a b"],
+            &[("name", "ok"), ("image", "a b")],
+            "image",
+        ),
+        (
+            &["ok", "--image", "x", "--port", "0"],
+            &[("name", "ok"), ("image", "x"), ("port", "0")],
+            "port",
+        ),
+        (
+            &["ok", "--image", "x", "--port", "http"],
+            &[("name", "ok"), ("image", "x"), ("port", "http")],
+            "port",
+        ),
+        (
+            &["ok", "--image", "x", "--cpu-request", "lots"],
+            &[("name", "ok"), ("image", "x"), ("cpu_request", "lots")],
+            "cpu_request",
+        ),
+        (
+            &["ok", "--image", "x", "--memory-limit", "1 Gi"],
+            &[("name", "ok"), ("image", "x"), ("memory_limit", "1 Gi")],
+            "memory_limit",
+        ),
+    ];
+    for (args, form, field) in cases {
+        let r = root.post(create, form).await;
+        assert_eq!(r.status, 422, "{form:?}: {}", r.body);
+        let errors = r.json()["fields"].clone();
+        assert_eq!(errors[0]["field"], *field, "{}", r.body);
+        let message = errors[0]["message"].as_str().unwrap().to_string();
+        let mut cli = vec!["environments", "add"];
+        cli.extend_from_slice(args);
+        let out = app.cli(&cli);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&message),
+            "{args:?}: the command line said {stderr:?}, the page {message:?}"
+        );
+    }
+    assert_eq!(names(&root.post(list, &[]).await), ["demo"]);
+
+    // Create, with everything a form can give.
+    let r = root
+        .post(
+            create,
+            &[
+                ("name", "py"),
+                ("image", "docker.io/library/python:3.12"),
+                ("description", "Python"),
+                ("command", "/bin/sh\r\n-c\r\n"),
+                ("args", "echo hi"),
+                ("port", "8888"),
+                ("local_command", "echo ready\r\nexec sleep 600"),
+                ("cpu_request", "500m"),
+                ("memory_limit", "1Gi"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = r.json();
+    assert_eq!(e["command"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(e["args"], serde_json::json!(["echo hi"]));
+    assert_eq!(e["port"], 8888);
+    assert_eq!(e["local_command"], "echo ready\nexec sleep 600");
+    assert_eq!(e["cpu_request"], "500m");
+    assert!(e["memory_request"].is_null());
+    let cli_list =
+        |app: &TestApp| String::from_utf8(app.cli(&["environments", "list"]).stdout).unwrap();
+    assert!(cli_list(&app).contains("py\tdocker.io/library/python:3.12 port 8888\tPython"));
+    let r = root.post(create, &[("name", "py"), ("image", "x")]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let taken = r.json()["message"].as_str().unwrap().to_string();
+    let out = app.cli(&["environments", "add", "py", "--image", "x"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&taken),
+        "{out:?}"
+    );
+    // The command line's changes are audited too.
+    assert!(app
+        .cli(&["environments", "add", "cli-made", "--image", "busybox"])
+        .status
+        .success());
+
+    // Edit: a bad field changes nothing; a good form replaces all but the name.
+    let r = root
+        .post(update, &[("name", "py"), ("image", "x"), ("port", "99999")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["fields"][0]["field"], "port");
+    let r = root
+        .post(
+            update,
+            &[
+                ("name", "py"),
+                ("image", "docker.io/library/python:3.13"),
+                ("local_command", "echo edited; exec sleep 600"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["port"].is_null());
+    assert!(r.json()["cpu_request"].is_null());
+    assert!(cli_list(&app).contains("py\tdocker.io/library/python:3.13\t"));
+    let r = root.post(update, &[("name", "nope"), ("image", "x")]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // A session starts with the edited environment.
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "py")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.json()["id"].as_str().unwrap().to_string();
+
+    // Remove: the running session keeps running; the name can no longer be launched.
+    let r = root.post(delete, &[("name", "py")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(session_status(&alice, &session).await.0, "running");
+    let r = alice
+        .post("/api/sessions/launch", &[("environment", "py")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(root.post(delete, &[("name", "py")]).await.status, 404);
+    assert_eq!(
+        alice
+            .post("/api/sessions/stop", &[("id", session.as_str())])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(names(&root.post(list, &[]).await), ["cli-made", "demo"]);
+
+    let events: Vec<String> = common::query_column(
+        &app,
+        "SELECT actor_name || ' ' || action || ' ' || target || ' ' || COALESCE(detail, '') \
+         FROM audit_events WHERE action LIKE 'environment.%' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        events,
+        [
+            "root environment.created py image docker.io/library/python:3.12; port 8888",
+            "command line environment.created cli-made image busybox",
+            "root environment.updated py image docker.io/library/python:3.13",
+            "root environment.deleted py ",
+        ]
+    );
+
+    // The page, without JavaScript.
+    let r = alice.get("/admin/environments").await;
+    assert_eq!(r.status, 403);
+    let r = root.get("/admin/environments").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("data-environment=\"demo\""));
+    assert!(r.body.contains("<label for=\"env-add-name\">Name</label>"));
+    let r = root.get("/admin/environments?edit=demo").await;
+    assert!(r.body.contains("action=\"/api/admin/environments/update\""));
+    assert!(r.body.contains("value=\"docker.io/library/busybox:1.37\""));
+    let r = root.get("/admin/environments?remove=demo").await;
+    assert!(r.body.contains("action=\"/api/admin/environments/delete\""));
+    let referer = format!("{}/admin/environments", root.base);
+    let html = [("Accept", "text/html"), ("Referer", referer.as_str())];
+    let r = root
+        .post_with_headers(
+            create,
+            &[("name", "web"), ("image", "nginx"), ("port", "0")],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.headers["location"], "/admin/environments");
+    let body = root.get("/admin/environments").await.body;
+    assert!(body.contains("id=\"env-add-port-error\""), "{body}");
+    assert!(body.contains("value=\"web\""), "what was typed is kept");
+    let r = root
+        .post_with_headers(delete, &[("name", "cli-made")], &html)
+        .await;
+    assert_eq!(r.status, 302);
+    let body = root.get("/admin/environments").await.body;
+    assert!(body.contains("Environment cli-made removed."), "{body}");
+}
+both!(
+    admin_manages_environments_with_the_cli_rules,
+    crate::admin_manages_environments_with_the_cli_rules
+);

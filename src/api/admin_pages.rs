@@ -87,6 +87,72 @@ pub async fn admin_users_page(
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionsPageData {
+    /// The filter as typed (shown back in the form).
+    pub filter: crate::model::admin_sessions::FilterInput,
+    /// Why a filter field was refused (the list is then empty).
+    pub errors: Vec<crate::model::FieldError>,
+    pub page: crate::model::admin_sessions::AdminSessionPage,
+    /// The session whose stop is being confirmed (`?stop=ID`), or why it cannot be.
+    pub confirm: Option<Result<crate::model::admin_sessions::AdminSession, String>>,
+    /// Names to suggest in the filter fields.
+    pub environments: Vec<String>,
+    pub projects: Vec<String>,
+    pub flash: Option<crate::model::Flash>,
+}
+
+#[server(endpoint = "pages/admin/sessions")]
+pub async fn admin_sessions_page(
+    #[server(default)] user: String,
+    #[server(default)] environment: String,
+    #[server(default)] project: String,
+    #[server(default)] status: String,
+    #[server(default)] after: String,
+    #[server(default)] stop: Option<String>,
+) -> Result<SessionsPageData, AppError> {
+    use crate::server::{db, projects::Projects, sessions::admin};
+    let ctx = super::ctx::ctx()?;
+    let actor = ctx.require_admin().await?;
+    let filter = crate::model::admin_sessions::FilterInput {
+        user,
+        environment,
+        project,
+        status,
+        after,
+    };
+    let (page, errors) = match filter.check() {
+        Ok(checked) => (admin::page(&ctx.state, &actor, &checked).await?, Vec::new()),
+        Err(errors) => (Default::default(), errors),
+    };
+    let confirm = match stop {
+        Some(id) => Some(match admin::get(&ctx.state, &actor, &id).await {
+            Ok(s) => Ok(s),
+            Err(e @ AppError::NotFound { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        }),
+        None => None,
+    };
+    Ok(SessionsPageData {
+        filter,
+        errors,
+        page,
+        confirm,
+        environments: db::environments::list(&ctx.state.db)
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect(),
+        projects: Projects::of(&ctx.state)
+            .list()
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+        flash: ctx.take_flash(),
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConfirmUserActionData {
     pub user: crate::model::users::UserSummary,
     pub action: crate::model::users::UserAction,
@@ -110,4 +176,76 @@ pub async fn admin_users_confirm_page(
     let username = username.unwrap_or_default();
     let user = crate::server::users_admin::find(&ctx.state.db, &username).await?;
     Ok(ConfirmUserActionData { user, action })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvironmentsPageData {
+    pub environments: Vec<crate::model::environments::EnvironmentSpec>,
+    /// The environment being edited (`?edit=NAME`).
+    pub edit: Option<String>,
+    /// The environment whose removal is being confirmed (`?remove=NAME`).
+    pub remove: Option<String>,
+    pub flash: Option<crate::model::Flash>,
+}
+
+#[server(endpoint = "pages/admin/environments")]
+pub async fn admin_environments_page(
+    #[server(default)] edit: Option<String>,
+    #[server(default)] remove: Option<String>,
+) -> Result<EnvironmentsPageData, AppError> {
+    let ctx = super::ctx::ctx()?;
+    ctx.require_admin().await?;
+    Ok(EnvironmentsPageData {
+        environments: crate::server::environments_service::list(&ctx.state.db).await?,
+        edit,
+        remove,
+        flash: ctx.take_flash(),
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokensPageData {
+    /// The filter as typed.
+    pub user: String,
+    pub after: String,
+    pub errors: Vec<crate::model::FieldError>,
+    pub page: crate::model::admin_tokens::AdminTokenPage,
+    /// The token whose revocation is being confirmed (`?revoke=ID`), or why it cannot be.
+    pub confirm: Option<Result<crate::model::admin_tokens::AdminToken, String>>,
+    pub flash: Option<crate::model::Flash>,
+    /// Now, for telling expired tokens apart.
+    pub now: i64,
+}
+
+#[server(endpoint = "pages/admin/tokens")]
+pub async fn admin_tokens_page(
+    #[server(default)] user: String,
+    #[server(default)] after: String,
+    #[server(default)] revoke: Option<String>,
+) -> Result<TokensPageData, AppError> {
+    use crate::server::admin_tokens;
+    let ctx = super::ctx::ctx()?;
+    let admin = ctx.require_admin().await?;
+    let db = &ctx.state.db;
+    let (page, errors) = match crate::model::admin_tokens::filter(&user, &after) {
+        Ok(f) => (admin_tokens::page(db, &admin, &f).await?, Vec::new()),
+        Err(errors) => (Default::default(), errors),
+    };
+    let confirm = match revoke {
+        Some(id) => Some(match admin_tokens::get(db, &admin, &id).await {
+            Ok(t) => Ok(t),
+            Err(e @ AppError::NotFound { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        }),
+        None => None,
+    };
+    Ok(TokensPageData {
+        user,
+        after,
+        errors,
+        page,
+        confirm,
+        flash: ctx.take_flash(),
+        now: crate::server::db::now_ms(),
+    })
 }

@@ -2,7 +2,10 @@
 //! client. Each is thin: authenticate, authorise, call a service, map errors.
 
 pub mod accounts;
+pub mod admin_environments;
 pub mod admin_pages;
+pub mod admin_sessions;
+pub mod admin_tokens;
 pub mod audit;
 pub mod cluster_secrets;
 #[cfg(feature = "ssr")]

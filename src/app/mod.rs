@@ -15,6 +15,9 @@ use pages::{
     account::AccountPage,
     admin::{
         audit::AdminAuditPage,
+        environments::AdminEnvironmentsPage,
+        sessions::AdminSessionsPage,
+        tokens::AdminTokensPage,
         users::{AdminUserConfirmPage, AdminUsersPage},
     },
     home::HomePage,
@@ -71,6 +74,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/confirm") view=AdminUserConfirmPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/sessions") view=AdminSessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/environments") view=AdminEnvironmentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

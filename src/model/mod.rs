@@ -1,8 +1,11 @@
 //! Types shared by server and browser. Validation lives here so it runs in both.
 
+pub mod admin_sessions;
+pub mod admin_tokens;
 pub mod audit;
 pub mod audit_query;
 mod dto;
+pub mod environments;
 mod error;
 pub mod extra_env;
 pub mod launch;

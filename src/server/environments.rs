@@ -1,6 +1,8 @@
 //! Environments: what a session runs. Stored in the database, managed from the command line
-//! (`lockbox environments add/list/rm`); a fresh install has the demo environment.
+//! (`lockbox environments add/list/rm`) and the admin page (both through
+//! [`super::environments_service`]); a fresh install has the demo environment.
 
+use crate::model::environments::EnvironmentSpec;
 use serde::{Deserialize, Serialize};
 
 /// Everything a backend needs to run an environment.
@@ -75,9 +77,51 @@ impl Environment {
     }
 }
 
-/// An environment's name: a DNS-1123 label (it appears in labels and the admin UI).
+/// An environment's name: a DNS-1123 label (the rule is [`environments::name`], with the others
+/// in [`environments::validate`]).
+///
+/// [`environments::name`]: crate::model::environments::name
+/// [`environments::validate`]: crate::model::environments::validate
 pub fn check_name(name: &str) -> Result<(), String> {
-    crate::model::rules::dns1123_label(name).map_err(|m| format!("environment name {name:?} {m}"))
+    crate::model::environments::name(name)
+}
+
+impl From<EnvironmentSpec> for Environment {
+    fn from(s: EnvironmentSpec) -> Self {
+        Self {
+            name: s.name,
+            description: s.description,
+            image: s.image,
+            command: s.command,
+            args: s.args,
+            port: s.port,
+            resources: Resources {
+                cpu_request: s.cpu_request,
+                memory_request: s.memory_request,
+                cpu_limit: s.cpu_limit,
+                memory_limit: s.memory_limit,
+            },
+            local_command: s.local_command,
+        }
+    }
+}
+
+impl From<Environment> for EnvironmentSpec {
+    fn from(e: Environment) -> Self {
+        Self {
+            name: e.name,
+            description: e.description,
+            image: e.image,
+            command: e.command,
+            args: e.args,
+            port: e.port,
+            local_command: e.local_command,
+            cpu_request: e.resources.cpu_request,
+            memory_request: e.resources.memory_request,
+            cpu_limit: e.resources.cpu_limit,
+            memory_limit: e.resources.memory_limit,
+        }
+    }
 }
 
 #[cfg(test)]

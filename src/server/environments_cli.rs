@@ -1,8 +1,13 @@
-//! `lockbox environments add/list/rm`: managing environments until the admin view has them.
+//! `lockbox environments add/list/rm`: the operator's side of the admin page's environments,
+//! through the same service and the same rules ([`crate::model::environments::validate`]).
 
-use crate::server::{
-    db::{self, Db},
-    environments::{check_name, Environment, Resources},
+use crate::{
+    model::{environments::EnvironmentForm, AppError},
+    server::{
+        db::{self, Db},
+        environments_service as service,
+        projects::By,
+    },
 };
 use clap::Subcommand;
 
@@ -27,31 +32,48 @@ pub enum EnvironmentsCommand {
         /// Container arguments (repeat for each).
         #[arg(long = "arg")]
         args: Vec<String>,
-        /// The port the session serves on.
-        #[arg(long)]
-        port: Option<u16>,
+        /// The port the session serves on (1 to 65535).
+        #[arg(long, default_value = "")]
+        port: String,
         /// A shell command line for the local backend (`/bin/sh -c`).
         #[arg(long, default_value = "")]
         local_command: String,
-        #[arg(long)]
-        cpu_request: Option<String>,
-        #[arg(long)]
-        memory_request: Option<String>,
-        #[arg(long)]
-        cpu_limit: Option<String>,
-        #[arg(long)]
-        memory_limit: Option<String>,
+        /// Kubernetes quantities, such as 500m or 256Mi.
+        #[arg(long, default_value = "")]
+        cpu_request: String,
+        #[arg(long, default_value = "")]
+        memory_request: String,
+        #[arg(long, default_value = "")]
+        cpu_limit: String,
+        #[arg(long, default_value = "")]
+        memory_limit: String,
     },
     /// Remove an environment (sessions already started keep running).
     Rm { name: String },
 }
 
+/// What the terminal shows for a refusal: each field's message on a line of its own (the same
+/// messages the admin page shows next to its fields).
+fn message(e: AppError) -> String {
+    let fields = e.field_errors();
+    if fields.is_empty() {
+        e.to_string()
+    } else {
+        fields
+            .into_iter()
+            .map(|f| f.message)
+            .collect::<Vec<_>>()
+            .join("\nlockbox: ")
+    }
+}
+
 /// Runs one command; the error is a message for the terminal.
 pub async fn run(db: &Db, command: EnvironmentsCommand) -> Result<String, String> {
-    let fail = |e: sqlx::Error| format!("database error: {e}");
     match command {
         EnvironmentsCommand::List => {
-            let envs = db::environments::list(db).await.map_err(fail)?;
+            let envs = db::environments::list(db)
+                .await
+                .map_err(|e| format!("database error: {e}"))?;
             if envs.is_empty() {
                 return Ok("no environments".into());
             }
@@ -77,43 +99,29 @@ pub async fn run(db: &Db, command: EnvironmentsCommand) -> Result<String, String
             cpu_limit,
             memory_limit,
         } => {
-            check_name(&name)?;
-            if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
-                return Err("--image must be an image reference without spaces".into());
-            }
-            if port == Some(0) {
-                return Err("--port must be between 1 and 65535".into());
-            }
-            let env = Environment {
-                name: name.clone(),
+            let form = EnvironmentForm {
+                name,
                 description,
                 image,
                 command,
                 args,
                 port,
-                resources: Resources {
-                    cpu_request,
-                    memory_request,
-                    cpu_limit,
-                    memory_limit,
-                },
                 local_command,
+                cpu_request,
+                memory_request,
+                cpu_limit,
+                memory_limit,
             };
-            if db::environments::insert(db, &env, db::now_ms())
+            let env = service::create(db, &By::CommandLine, &form)
                 .await
-                .map_err(fail)?
-            {
-                Ok(format!("added environment {name}"))
-            } else {
-                Err(format!("an environment named {name} already exists"))
-            }
+                .map_err(message)?;
+            Ok(format!("added environment {}", env.name))
         }
         EnvironmentsCommand::Rm { name } => {
-            if db::environments::delete(db, &name).await.map_err(fail)? {
-                Ok(format!("removed environment {name}"))
-            } else {
-                Err(format!("there is no environment named {name}"))
-            }
+            service::delete(db, &By::CommandLine, &name)
+                .await
+                .map_err(message)?;
+            Ok(format!("removed environment {}", name.trim()))
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod account_deletion;
 pub mod accounts;
+pub mod admin_tokens;
 pub mod app;
 pub mod audit_cli;
 pub mod audit_log;
@@ -13,6 +14,7 @@ pub mod data_dir;
 pub mod db;
 pub mod environments;
 pub mod environments_cli;
+pub mod environments_service;
 pub mod error;
 pub mod keys;
 pub mod keys_cli;

@@ -60,7 +60,12 @@ pub enum By<'a> {
 pub const COMMAND_LINE: &str = "command line";
 
 impl By<'_> {
-    fn event<'e>(&'e self, action: &'e str, target: &'e str, detail: &'e str) -> AuditEvent<'e> {
+    pub(crate) fn event<'e>(
+        &'e self,
+        action: &'e str,
+        target: &'e str,
+        detail: &'e str,
+    ) -> AuditEvent<'e> {
         let (actor_id, actor_name, client_addr) = match self {
             By::User(a) => (
                 Some(a.user.id.as_str()),
@@ -82,7 +87,7 @@ impl By<'_> {
     }
 
     /// Only admins manage projects (the API checks first; this is the service's own guard).
-    fn check(&self) -> Result<(), AppError> {
+    pub(crate) fn check(&self) -> Result<(), AppError> {
         match self {
             By::User(a) if !a.user.is_admin => Err(admins_only()),
             _ => Ok(()),

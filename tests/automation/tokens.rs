@@ -213,6 +213,19 @@ async fn tokens_never_reach_pages_tokens_accounts_or_admin(backend: Backend) {
         ("/api/admin/projects/members", &[("name", "default")]),
         ("/api/admin/namespace-secrets/list", &[]),
         ("/api/admin/cluster-secrets/status", &[]),
+        ("/api/admin/sessions/list", &[]),
+        ("/api/admin/sessions/stop", &[("id", "x")]),
+        ("/api/pages/admin/sessions", &[]),
+        ("/api/admin/environments/list", &[]),
+        (
+            "/api/admin/environments/create",
+            &[("name", "by-token"), ("image", "x")],
+        ),
+        ("/api/admin/environments/delete", &[("name", "demo")]),
+        ("/api/pages/admin/environments", &[]),
+        ("/api/admin/tokens/list", &[]),
+        ("/api/admin/tokens/revoke", &[("id", "x")]),
+        ("/api/pages/admin/tokens", &[]),
     ];
     for (path, form) in refused {
         let r = call(&curl, &token, path, form).await;
@@ -922,4 +935,140 @@ async fn tokens_page_without_javascript(backend: Backend) {
 both!(
     tokens_page_without_javascript,
     crate::tokens::tokens_page_without_javascript
+);
+
+/// Issue 9, item 5: every user's tokens on the admin page. Admins only (401 for a visitor,
+/// 403 for a user and for a cross-site post; never with a token); owner, name, scopes, expiry
+/// and last use, never the token or its hash; revoking another user's token makes it 401 at
+/// once, audited as an admin action.
+async fn admin_lists_and_revokes_any_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let alice_token = mint(&alice, "laptop", &["secrets:read", "sessions"], "7").await;
+    let bob_token = mint(&bob, "ci", &["secrets:write"], "").await;
+    let curl = bare(&app);
+    assert_eq!(
+        call(&curl, &alice_token, "/api/secrets/list", &[])
+            .await
+            .status,
+        200
+    );
+    let (list, revoke, page) = (
+        "/api/admin/tokens/list",
+        "/api/admin/tokens/revoke",
+        "/api/pages/admin/tokens",
+    );
+    let calls: [(&str, &[(&str, &str)]); 3] = [(list, &[]), (page, &[]), (revoke, &[("id", "x")])];
+    let visitor = app.client();
+    for (path, form) in calls {
+        assert_eq!(visitor.post(path, form).await.status, 401, "{path}");
+        let r = alice.post(path, form).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        for headers in [
+            [("Sec-Fetch-Site", "cross-site")],
+            [("Origin", "http://evil.example")],
+        ] {
+            let r = root.post_with_headers(path, form, &headers).await;
+            assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
+        }
+    }
+
+    let r = root.post(list, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tokens = r.json()["tokens"].as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0]["owner"], "bob");
+    assert_eq!(tokens[1]["owner"], "alice");
+    assert_eq!(tokens[1]["name"], "laptop");
+    assert_eq!(
+        tokens[1]["scopes"],
+        serde_json::json!(["secrets:read", "sessions"])
+    );
+    assert!(tokens[1]["last_used_at"].is_i64(), "{}", r.body);
+    assert!(tokens[0]["last_used_at"].is_null());
+    let week =
+        tokens[1]["expires_at"].as_i64().unwrap() - tokens[1]["created_at"].as_i64().unwrap();
+    assert_eq!(week, 7 * 24 * 60 * 60 * 1000);
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(alice_token.as_bytes()));
+    let html = root.get("/admin/tokens").await;
+    assert_eq!(html.status, 200);
+    assert!(html.body.contains("laptop") && html.body.contains("secrets:read, sessions"));
+    for body in [&r.body, &html.body] {
+        for secret in [&alice_token, &bob_token, &hash] {
+            assert!(
+                !body.contains(secret.as_str()),
+                "the admin was shown a token or hash"
+            );
+        }
+    }
+    let r = root.post(list, &[("user", "ALICE")]).await;
+    assert_eq!(r.json()["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(root.post(list, &[("after", "junk")]).await.status, 422);
+
+    // Revoke alice's token, with the page's confirmation and a plain form: 401 at once.
+    let id = tokens[1]["id"].as_str().unwrap().to_string();
+    let r = root.get(&format!("/admin/tokens?revoke={id}")).await;
+    assert!(
+        r.body.contains("action=\"/api/admin/tokens/revoke\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("value=\"{id}\"")));
+    let referer = format!("{}/admin/tokens?revoke={id}", root.base);
+    let r = root
+        .post_with_headers(
+            revoke,
+            &[("id", id.as_str())],
+            &[("Accept", "text/html"), ("Referer", referer.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let r = call(&curl, &alice_token, "/api/secrets/list", &[]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(
+        call(
+            &curl,
+            &bob_token,
+            "/api/secrets/create",
+            &[("name", "B"), ("value", "v")]
+        )
+        .await
+        .status,
+        200,
+        "other tokens still work"
+    );
+    let r = root.post(revoke, &[("id", id.as_str())]).await;
+    assert_eq!(r.status, 404, "revoked already: {}", r.body);
+    let r = root.post(list, &[]).await;
+    assert_eq!(r.json()["tokens"].as_array().unwrap().len(), 1);
+    let r = alice.post("/api/tokens/list", &[]).await;
+    assert_eq!(r.json(), serde_json::json!([]));
+
+    let events: Vec<String> = query_column(
+        &app,
+        "SELECT actor_name || ' ' || action || ' ' || target || ' ' || detail \
+         FROM audit_events WHERE action LIKE '%token.revoked' ORDER BY id",
+    )
+    .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].starts_with("root admin.token.revoked laptop owner alice; token lbx_pat_"),
+        "{events:?}"
+    );
+    // An admin's own token is refused by the admin endpoints.
+    let root_token = mint(&root, "admin-cli", &["secrets:read", "sessions"], "").await;
+    for (path, form) in calls {
+        assert_eq!(
+            call(&curl, &root_token, path, form).await.status,
+            401,
+            "{path}"
+        );
+    }
+}
+crate::both!(
+    admin_lists_and_revokes_any_token,
+    crate::tokens::admin_lists_and_revokes_any_token
 );

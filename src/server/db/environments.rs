@@ -1,7 +1,7 @@
 //! Environment rows. Command, arguments and resources are stored as JSON text, which both
 //! databases hold alike.
 
-use super::Db;
+use super::{audit::AuditEvent, Db};
 use crate::{
     on_pool,
     server::environments::{Environment, Resources},
@@ -54,42 +54,109 @@ pub async fn get(db: &Db, name: &str) -> sqlx::Result<Option<Environment>> {
     row.map(TryInto::try_into).transpose()
 }
 
-/// Adds an environment; `false` when the name is taken.
-pub async fn insert(db: &Db, env: &Environment, now: i64) -> sqlx::Result<bool> {
-    let json = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
-    let command = serde_json::to_string(&env.command).map_err(json)?;
-    let args = serde_json::to_string(&env.args).map_err(json)?;
-    let resources = serde_json::to_string(&env.resources).map_err(json)?;
-    let inserted = on_pool!(&db.write, |p| sqlx::query(
-        "INSERT INTO environments (name, description, image, command, args, port, resources, \
-         local_command, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (name) DO NOTHING"
-    )
-    .bind(&env.name)
-    .bind(&env.description)
-    .bind(&env.image)
-    .bind(&command)
-    .bind(&args)
-    .bind(env.port.map(i32::from))
-    .bind(&resources)
-    .bind(&env.local_command)
-    .bind(now)
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(inserted == 1)
+/// The stored form of the JSON columns.
+struct Encoded {
+    command: String,
+    args: String,
+    resources: String,
 }
 
-/// Removes an environment; `false` when there was none. Sessions keep its name.
-pub async fn delete(db: &Db, name: &str) -> sqlx::Result<bool> {
-    let deleted = on_pool!(&db.write, |p| sqlx::query(
-        "DELETE FROM environments WHERE name = $1"
-    )
-    .bind(name)
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(deleted == 1)
+fn encode(env: &Environment) -> sqlx::Result<Encoded> {
+    let json = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
+    Ok(Encoded {
+        command: serde_json::to_string(&env.command).map_err(json)?,
+        args: serde_json::to_string(&env.args).map_err(json)?,
+        resources: serde_json::to_string(&env.resources).map_err(json)?,
+    })
+}
+
+/// Adds an environment, with its audit event (if any) in the same transaction; `false` (and
+/// nothing written) when the name is taken.
+pub async fn insert(
+    db: &Db,
+    env: &Environment,
+    now: i64,
+    event: Option<&AuditEvent<'_>>,
+) -> sqlx::Result<bool> {
+    let e = encode(env)?;
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO environments (name, description, image, command, args, port, \
+             resources, local_command, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&env.name)
+        .bind(&env.description)
+        .bind(&env.image)
+        .bind(&e.command)
+        .bind(&e.args)
+        .bind(env.port.map(i32::from))
+        .bind(&e.resources)
+        .bind(&env.local_command)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted != 1 {
+            return Ok(false);
+        }
+        if let Some(event) = event {
+            crate::insert_audit!(db.audit, tx, event)?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Replaces everything but the name of an environment, with its audit event in the same
+/// transaction; `false` (and nothing written) when there is none of that name. Sessions
+/// already started keep what they run.
+pub async fn update(db: &Db, env: &Environment, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
+    let e = encode(env)?;
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE environments SET description = $1, image = $2, command = $3, args = $4, \
+             port = $5, resources = $6, local_command = $7 WHERE name = $8",
+        )
+        .bind(&env.description)
+        .bind(&env.image)
+        .bind(&e.command)
+        .bind(&e.args)
+        .bind(env.port.map(i32::from))
+        .bind(&e.resources)
+        .bind(&env.local_command)
+        .bind(&env.name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            return Ok(false);
+        }
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Removes an environment, with its audit event in the same transaction; `false` (and nothing
+/// written) when there was none. Sessions keep its name.
+pub async fn delete(db: &Db, name: &str, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let deleted = sqlx::query("DELETE FROM environments WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted != 1 {
+            return Ok(false);
+        }
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await?;
+        Ok(true)
+    })
 }
 
 /// Seeds the demo environment on a fresh install (no accounts and no environments yet), so
@@ -103,5 +170,5 @@ pub async fn seed_demo(db: &Db, now: i64) -> sqlx::Result<bool> {
     if fresh != 0 {
         return Ok(false);
     }
-    insert(db, &Environment::demo(), now).await
+    insert(db, &Environment::demo(), now, None).await
 }

@@ -3,7 +3,10 @@
 
 use super::{audit::AuditEvent, Db, Pool};
 use crate::{
-    model::session::{InjectMode, Injection, SessionInfo, SessionStatus},
+    model::{
+        admin_sessions::SessionFilter,
+        session::{InjectMode, Injection, SessionInfo, SessionStatus},
+    },
     on_pool,
 };
 
@@ -235,6 +238,28 @@ async fn with_secrets(db: &Db, rows: Vec<Row>) -> sqlx::Result<Vec<Stored>> {
         .collect())
 }
 
+/// A session row joined with its owner's username (the admin's listing).
+#[derive(sqlx::FromRow)]
+struct OwnedRow {
+    #[sqlx(flatten)]
+    row: Row,
+    username: String,
+}
+
+const OWNED_COLUMNS: &str = "s.id, s.user_id, s.environment, s.project, s.backend, \
+                             s.namespace, s.status, s.status_detail, s.mount_dir, s.url, \
+                             s.started_at, s.stopped_at, u.username";
+
+async fn with_owners(db: &Db, rows: Vec<OwnedRow>) -> sqlx::Result<Vec<(Stored, String)>> {
+    let (rows, owners): (Vec<Row>, Vec<String>) =
+        rows.into_iter().map(|r| (r.row, r.username)).unzip();
+    Ok(with_secrets(db, rows)
+        .await?
+        .into_iter()
+        .zip(owners)
+        .collect())
+}
+
 /// The user's newest sessions first.
 pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<Stored>> {
     let sql = format!(
@@ -257,6 +282,89 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<Stored
         .fetch_all(p)
         .await)?;
     Ok(with_secrets(db, rows).await?.pop())
+}
+
+/// Any user's session by its id, with its owner's username (for admins; not owner-scoped).
+pub async fn any_by_id(db: &Db, id: &str) -> sqlx::Result<Option<(Stored, String)>> {
+    let sql = format!(
+        "SELECT {OWNED_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+    );
+    let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_all(p)
+        .await)?;
+    Ok(with_owners(db, rows).await?.pop())
+}
+
+/// One page of every user's sessions matching `filter`, newest first, with each owner's
+/// username: at most `limit`, after the filter's cursor.
+pub async fn page_all(
+    db: &Db,
+    filter: &SessionFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<(Stored, String)>> {
+    enum Bind<'a> {
+        Text(&'a str),
+        Owned(String),
+        Int(i64),
+    }
+    /// Adds a bound value; returns its placeholder.
+    fn next<'a>(binds: &mut Vec<Bind<'a>>, b: Bind<'a>) -> String {
+        binds.push(b);
+        format!("${}", binds.len())
+    }
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(user) = &filter.user {
+        let n = next(&mut binds, Bind::Owned(user.to_ascii_lowercase()));
+        conds.push(format!("u.username_key = {n}"));
+    }
+    if let Some(env) = &filter.environment {
+        let n = next(&mut binds, Bind::Text(env));
+        conds.push(format!("s.environment = {n}"));
+    }
+    if let Some(project) = &filter.project {
+        let n = next(&mut binds, Bind::Text(project));
+        conds.push(format!("s.project = {n}"));
+    }
+    if let Some(status) = filter.status {
+        let ns: Vec<String> = status
+            .statuses()
+            .iter()
+            .map(|s| next(&mut binds, Bind::Text(s)))
+            .collect();
+        conds.push(format!("s.status IN ({})", ns.join(", ")));
+    }
+    if let Some(after) = &filter.after {
+        let a = next(&mut binds, Bind::Int(after.at));
+        let b = next(&mut binds, Bind::Int(after.at));
+        let c = next(&mut binds, Bind::Text(&after.id));
+        conds.push(format!(
+            "(s.started_at < {a} OR (s.started_at = {b} AND s.id < {c}))"
+        ));
+    }
+    let limit_n = next(&mut binds, Bind::Int(limit));
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {OWNED_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id {where_} \
+         ORDER BY s.started_at DESC, s.id DESC LIMIT {limit_n}"
+    );
+    let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as(&sql);
+        for b in &binds {
+            q = match b {
+                Bind::Text(t) => q.bind(*t),
+                Bind::Owned(t) => q.bind(t.as_str()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q.fetch_all(p).await
+    })?;
+    with_owners(db, rows).await
 }
 
 /// Every session still marked starting or running on `backend` (for the start-up reaper).

@@ -181,3 +181,90 @@ pub async fn touch(db: &Db, id: &str, now: i64, first_use: &AuditEvent<'_>) -> s
         Ok(())
     })
 }
+
+/// One page of every user's tokens that are not revoked, newest first, with each owner's
+/// username (for admins; not owner-scoped): at most `limit`, after the filter's cursor.
+pub async fn page_all(
+    db: &Db,
+    filter: &crate::model::admin_tokens::TokenFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<(TokenInfo, String)>> {
+    let mut conds = vec!["t.revoked_at IS NULL".to_string()];
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    let user = filter.user.as_ref().map(|u| u.to_ascii_lowercase());
+    if user.is_some() {
+        conds.push(format!("u.username_key = {}", next()));
+    }
+    if filter.after.is_some() {
+        let (a, b, c) = (next(), next(), next());
+        conds.push(format!(
+            "(t.created_at < {a} OR (t.created_at = {b} AND t.id < {c}))"
+        ));
+    }
+    let sql = format!(
+        "SELECT t.id, t.name, t.display, t.scopes, t.created_at, t.expires_at, \
+         t.last_used_at, u.username FROM tokens t JOIN users u ON u.id = t.user_id \
+         WHERE {} ORDER BY t.created_at DESC, t.id DESC LIMIT {}",
+        conds.join(" AND "),
+        next()
+    );
+    let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as(&sql);
+        if let Some(user) = &user {
+            q = q.bind(user.as_str());
+        }
+        if let Some(after) = &filter.after {
+            q = q.bind(after.at).bind(after.at).bind(after.id.as_str());
+        }
+        q.bind(limit).fetch_all(p).await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.info.into(), r.username))
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnedRow {
+    #[sqlx(flatten)]
+    info: InfoRow,
+    username: String,
+}
+
+/// Any user's token that is not revoked, with its owner's username (for admins).
+pub async fn any_by_id(db: &Db, id: &str) -> sqlx::Result<Option<(TokenInfo, String)>> {
+    let row: Option<OwnedRow> = on_pool!(&db.read, |p| sqlx::query_as(
+        "SELECT t.id, t.name, t.display, t.scopes, t.created_at, t.expires_at, \
+         t.last_used_at, u.username FROM tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.id = $1 AND t.revoked_at IS NULL"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(row.map(|r| (r.info.into(), r.username)))
+}
+
+/// Revokes any user's token (an admin's revocation), with `event` in the same transaction.
+/// Returns `false` (and writes nothing) when it is revoked already or does not exist.
+pub async fn revoke_any(db: &Db, id: &str, now: i64, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin().await?;
+        let revoked =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if revoked != 1 {
+            return Ok(false);
+        }
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}

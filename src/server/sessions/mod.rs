@@ -1,5 +1,6 @@
 //! Sessions: launching with chosen secrets, listing, stopping, logs.
 
+pub mod admin;
 pub mod backend;
 pub mod local;
 pub mod logbuf;

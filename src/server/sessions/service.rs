@@ -194,7 +194,7 @@ async fn add_references(
     Ok(values)
 }
 
-fn backend_error(e: BackendError) -> (String, AppError) {
+pub(super) fn backend_error(e: BackendError) -> (String, AppError) {
     match e {
         BackendError::Rejected(m) => (m.clone(), AppError::BadRequest { message: m }),
         BackendError::Invalid(fields) => {
@@ -363,7 +363,7 @@ async fn launch_recorded(
     }
 }
 
-fn session_ref(s: &Stored) -> SessionRef {
+pub(super) fn session_ref(s: &Stored) -> SessionRef {
     SessionRef {
         session_id: s.info.id.clone(),
         user_id: s.user_id.clone(),
@@ -373,7 +373,7 @@ fn session_ref(s: &Stored) -> SessionRef {
 
 /// Asks the backend how a live session is doing and records a change (a session that ended on
 /// its own is shown as failed or stopped).
-async fn refresh(state: &AppState, stored: &mut Stored) -> Result<(), AppError> {
+pub(super) async fn refresh(state: &AppState, stored: &mut Stored) -> Result<(), AppError> {
     if !stored.info.status.is_live() || stored.info.backend != state.backend.name() {
         return Ok(());
     }
@@ -425,26 +425,39 @@ async fn owned(state: &AppState, user: &AuthUser, id: &str) -> Result<Stored, Ap
 #[tracing::instrument(name = "stop_session", skip_all, fields(user = %actor.user.id, session = %id))]
 pub async fn stop(state: &AppState, actor: &Actor, id: &str) -> Result<SessionInfo, AppError> {
     let stored = owned(state, &actor.user, id).await?;
+    let target = format!("session {}", stored.info.id);
+    let mut event = actor.event("session.stopped", &target);
+    event.session_id = Some(&stored.info.id);
+    end(state, &stored, "stopped by its owner", &event).await?;
+    Ok(owned(state, &actor.user, id).await?.info)
+}
+
+/// Stops a session (its owner's stop and an admin's): the backend removes what it runs and
+/// what it was given, then the record says it stopped and why, with `event` in the same
+/// transaction (written only if the session was still live, so a second stop records nothing).
+pub(super) async fn end(
+    state: &AppState,
+    stored: &Stored,
+    detail: &str,
+    event: &db::audit::AuditEvent<'_>,
+) -> Result<(), AppError> {
     if stored.info.status.is_live() || stored.info.status == SessionStatus::Failed {
         // A failed session may still hold objects (a pod in a crash loop): stopping cleans up.
         state
             .backend
-            .stop(&session_ref(&stored))
+            .stop(&session_ref(stored))
             .await
             .map_err(|e| backend_error(e).1)?;
     }
-    let target = format!("session {}", stored.info.id);
-    let mut event = actor.event("session.stopped", &target);
-    event.session_id = Some(&stored.info.id);
     db::sessions::finish(
         &state.db,
         &stored.info.id,
         SessionStatus::Stopped,
-        Some("stopped by its owner"),
-        Some(&event),
+        Some(detail),
+        Some(event),
     )
     .await?;
-    Ok(owned(state, &actor.user, id).await?.info)
+    Ok(())
 }
 
 /// The session's output after the absolute offset `after` (or its newest, without one), at

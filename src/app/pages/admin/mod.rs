@@ -2,6 +2,9 @@
 //! page, and the plain "not allowed" page (status 403) that anyone else gets.
 
 pub mod audit;
+pub mod environments;
+pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use crate::model::AppError;
@@ -11,7 +14,13 @@ use leptos_router::components::Redirect;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The sections of the admin view, in the order the navigation lists them.
-const SECTIONS: &[(&str, &str)] = &[("/admin/users", "Users"), ("/admin/audit", "Audit log")];
+const SECTIONS: &[(&str, &str)] = &[
+    ("/admin/users", "Users"),
+    ("/admin/sessions", "Sessions"),
+    ("/admin/environments", "Environments"),
+    ("/admin/tokens", "Tokens"),
+    ("/admin/audit", "Audit log"),
+];
 
 /// Escapes text for a URL's query string (what a search line or a username can hold).
 pub fn encode(q: &str) -> String {

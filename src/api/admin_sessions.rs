@@ -1,0 +1,61 @@
+//! Every user's sessions, for admins (401 signed out or with a token, 403 for anyone else):
+//! a filtered page, newest first, paged by cursor; and stopping any session. Names and modes of
+//! what each session received, never values, and never a session's output.
+
+#[cfg(feature = "ssr")]
+use crate::model::admin_sessions::FilterInput;
+use crate::model::{
+    admin_sessions::{AdminSession, AdminSessionPage},
+    AppError,
+};
+use leptos::prelude::*;
+
+/// Sessions matching the filter (each field optional: `user` is a username, `status` one of
+/// live, starting, running, failed, stopped); pass the returned `next` as `after` for the
+/// following page. A bad field is a 422 naming it.
+#[server(endpoint = "admin/sessions/list")]
+pub async fn admin_list_sessions(
+    #[server(default)] user: String,
+    #[server(default)] environment: String,
+    #[server(default)] project: String,
+    #[server(default)] status: String,
+    #[server(default)] after: String,
+) -> Result<AdminSessionPage, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let admin = ctx.require_admin().await?;
+    let filter = FilterInput {
+        user,
+        environment,
+        project,
+        status,
+        after,
+    }
+    .check()
+    .map_err(AppError::fields)?;
+    crate::server::sessions::admin::page(&ctx.state, &admin, &filter).await
+}
+
+/// Stops any user's session (audited as `admin.session.stopped`). Stopping a session that has
+/// already ended changes nothing and records nothing.
+#[server(endpoint = "admin/sessions/stop")]
+pub async fn admin_stop_session(id: String) -> Result<AdminSession, AppError> {
+    let ctx = super::ctx::ctx()?;
+    let result = async {
+        let admin = ctx.require_admin().await?;
+        crate::server::sessions::admin::stop(&ctx.state, &admin, &id).await
+    }
+    .await;
+    ctx.finish(
+        "admin/sessions/stop",
+        result,
+        &[("id", id.as_str())],
+        |s| {
+            format!(
+                "Stopped {}'s {} session in project {}.",
+                s.owner, s.session.environment, s.session.project
+            )
+        },
+        Some("/admin/sessions"),
+    )
+    .await
+}
