@@ -1,0 +1,48 @@
+// Every admin page, reached through the "Admin sections" navigation, has its heading and no
+// WCAG 2.x A/AA violation found by axe, as it first shows and with an error shown.
+
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
+import { lockbox } from './operator';
+
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+async function expectNoViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
+}
+
+// Each section, the page's heading, and an address that shows an error on it.
+const SECTIONS: Array<[string, string, string]> = [
+  ['Users', '/admin/users', `/admin/users?q=${'x'.repeat(40)}`],
+  ['Sessions', '/admin/sessions', '/admin/sessions?status=sideways'],
+  ['Environments', '/admin/environments', '/admin/environments?edit=no-such-environment'],
+  ['Tokens', '/admin/tokens', '/admin/tokens?after=not-a-cursor'],
+  ['Audit log', '/admin/audit', '/admin/audit?q=colour:red'],
+];
+
+test('every admin page passes axe, with and without an error shown', async ({ page }) => {
+  await trackHydration(page);
+  const admin = uniqueUsername();
+  const password = uniquePassword();
+  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
+  await signIn(page, admin, password, true);
+  await expectPath(page, '/settings/secrets');
+  await settle(page, true);
+  for (const [name, path, withError] of SECTIONS) {
+    await page.goto('/admin/audit');
+    await settle(page, true);
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    await nav.getByRole('link', { name, exact: true }).click();
+    await expectPath(page, path);
+    await settle(page, true);
+    await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
+    await expect(nav.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
+    await expectNoViolations(page);
+    await page.goto(withError);
+    await settle(page, true);
+    await expect(page.locator('[role="alert"], [aria-invalid="true"]').first()).toBeVisible();
+    await expectNoViolations(page);
+  }
+});
