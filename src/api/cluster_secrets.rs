@@ -8,12 +8,7 @@ use leptos::prelude::*;
 #[server(endpoint = "admin/cluster-secrets/status")]
 pub async fn cluster_secrets_status() -> Result<ClusterSecretsReport, AppError> {
     let ctx = super::ctx::ctx()?;
-    let user = ctx.user().await?;
-    if !user.is_admin {
-        return Err(AppError::forbidden(
-            "Only admins may see the status of cluster-wide secrets.",
-        ));
-    }
+    ctx.require_admin().await?;
     use crate::server::propagation::status;
     let db = &ctx.state.db;
     Ok(ClusterSecretsReport {
