@@ -13,5 +13,6 @@ pub mod multipart;
 pub mod page_cache;
 pub mod request_id;
 pub mod request_metrics;
+pub mod shown_once;
 pub mod token_page;
 pub mod user_created_page;

@@ -1,88 +1,15 @@
 //! A browser form post (no JavaScript) that creates a token is answered with a page showing
-//! the token, not a redirect: a redirect would have to carry it in the flash cookie or the URL.
-//! The page is `no-store` and shows the token once, in a read-only field with a Copy button
-//! (the button needs JavaScript; the text can always be selected and copied).
-//!
-//! The server function does the work (and answers a failed post the usual way, with a redirect
-//! back and a flash); this layer only turns its successful JSON answer into HTML for a plain
-//! form post.
+//! the token (see `web::shown_once`), in a read-only field with a Copy button (the button needs
+//! JavaScript; the text can always be selected and copied).
 
-use crate::{model::tokens::CreatedToken, server::web::headers::CspNonce};
-use axum::{
-    body::{to_bytes, Body},
-    extract::Request,
-    http::{header, HeaderValue, Method, StatusCode},
-    middleware::Next,
-    response::Response,
-};
+use super::shown_once::{self, escape};
+use crate::model::tokens::CreatedToken;
+use axum::{extract::Request, middleware::Next, response::Response};
 
 pub const PATH: &str = "/api/tokens/create";
 
-/// Whether a request is a browser's plain form post to create a token (as `api::ctx` decides
-/// a plain form: `Accept: text/html`, and not a token request).
-fn plain_form(req: &Request) -> bool {
-    req.method() == Method::POST
-        && req.uri().path() == PATH
-        && super::bearer::token(req.headers()).is_none()
-        && req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-}
-
 pub async fn layer(req: Request, next: Next) -> Response {
-    if !plain_form(&req) {
-        return next.run(req).await;
-    }
-    let nonce = req
-        .extensions()
-        .get::<CspNonce>()
-        .map(|CspNonce(n)| n.to_string())
-        .unwrap_or_default();
-    let res = next.run(req).await;
-    // Leptos answers a plain form post with a redirect back (302), whatever the outcome; a
-    // failure's body is an error and stays as it is.
-    if !matches!(res.status(), StatusCode::OK | StatusCode::FOUND) {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
-        tracing::error!("the token page could not read the server function's answer");
-        let mut res = Response::new(Body::from("Something went wrong on the server."));
-        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        return res;
-    };
-    let Ok(created) = serde_json::from_slice::<CreatedToken>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    parts.status = StatusCode::OK;
-    parts.headers.remove(header::LOCATION);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(page(&created, &nonce)))
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    shown_once::answer(req, next, PATH, "the token page", page).await
 }
 
 /// The page: the site's look (its stylesheet, header and landmarks), the token in a read-only

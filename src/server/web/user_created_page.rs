@@ -1,73 +1,15 @@
 //! A browser form post (no JavaScript, or the users page's plain form) that creates an account
-//! is answered with a page showing its one-time password, not a redirect: a redirect would have
-//! to carry the password in the flash cookie or the URL. The page is `no-store` and is the only
-//! place the password is ever shown. As for tokens (`web::token_page`), the server function
-//! does the work and answers failures the usual way; this layer only turns its successful JSON
-//! answer into HTML for a plain form post.
+//! is answered with a page showing its one-time password (see `web::shown_once`): the only place
+//! the password is ever shown.
 
-use crate::{
-    model::users::CreatedUser,
-    server::web::{headers::CspNonce, token_page::escape},
-};
-use axum::{
-    body::{to_bytes, Body},
-    extract::Request,
-    http::{header, HeaderValue, Method, StatusCode},
-    middleware::Next,
-    response::Response,
-};
+use super::shown_once::{self, escape};
+use crate::model::users::CreatedUser;
+use axum::{extract::Request, middleware::Next, response::Response};
 
 pub const PATH: &str = "/api/admin/users/create";
 
-/// Whether a request is a browser's plain form post to create an account (as `api::ctx`
-/// decides a plain form: `Accept: text/html`, and not a token request).
-fn plain_form(req: &Request) -> bool {
-    req.method() == Method::POST
-        && req.uri().path() == PATH
-        && super::bearer::token(req.headers()).is_none()
-        && req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-}
-
 pub async fn layer(req: Request, next: Next) -> Response {
-    if !plain_form(&req) {
-        return next.run(req).await;
-    }
-    let nonce = req
-        .extensions()
-        .get::<CspNonce>()
-        .map(|CspNonce(n)| n.to_string())
-        .unwrap_or_default();
-    let res = next.run(req).await;
-    // Leptos answers a plain form post with a redirect back (302), whatever the outcome; a
-    // failure's body is an error and stays as it is.
-    if !matches!(res.status(), StatusCode::OK | StatusCode::FOUND) {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
-        tracing::error!("the new-account page could not read the server function's answer");
-        let mut res = Response::new(Body::from("Something went wrong on the server."));
-        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        return res;
-    };
-    let Ok(created) = serde_json::from_slice::<CreatedUser>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    parts.status = StatusCode::OK;
-    parts.headers.remove(header::LOCATION);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(page(&created, &nonce)))
+    shown_once::answer(req, next, PATH, "the new-account page", page).await
 }
 
 /// The page: the site's look, the one-time password in a read-only field described by the
