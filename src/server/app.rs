@@ -246,6 +246,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .map_err(|e| StartError::Backend(e.to_string()))?;
     tokio::spawn(crate::server::auth::password::warm_up());
     spawn_housekeeping(&state, store.clone());
+    // Sessions that end by themselves are recorded as they end (Kubernetes: by watch).
+    if crate::server::sessions::follow::spawn(
+        state.db.clone(),
+        state.backend.clone(),
+        state.config.kube_namespace.clone(),
+    ) {
+        tracing::info!("following sessions as they run");
+    }
     start_propagation(&state);
     start_rotation(&state);
     match crate::server::sessions::service::reap(&state).await {

@@ -9,6 +9,7 @@
 use super::{
     manifests::{self, Objects, CONTAINER, LABEL_INSTALLATION, LABEL_SESSION},
     observe::{ended, observe},
+    pod_watch::{PodWatch, Seen},
     references::{self, SecretShape},
     rules,
 };
@@ -43,6 +44,9 @@ pub struct KubeBackend {
     /// Where Lockbox runs (`LOCKBOX_SYSTEM_NAMESPACE`): its ServiceAccount's namespace, named
     /// in the RoleBinding and NetworkPolicy of each project namespace.
     pub(super) system_namespace: String,
+    /// The watches of session Pods, once the server follows sessions ([`SessionBackend::follow`]);
+    /// command-line tools never start them.
+    pods: std::sync::OnceLock<PodWatch>,
 }
 
 /// The system namespace until [`KubeBackend::with_system_namespace`] says otherwise.
@@ -60,6 +64,7 @@ impl KubeBackend {
             client,
             installation,
             system_namespace: DEFAULT_SYSTEM_NAMESPACE.into(),
+            pods: std::sync::OnceLock::new(),
         }
     }
 
@@ -201,6 +206,15 @@ impl KubeBackend {
             );
         }
         failures
+    }
+
+    /// Removes an ended session's objects; a failure is logged, and the sweep tries again later.
+    async fn remove_ended(&self, session: &SessionRef) {
+        for (kind, result) in self.remove_objects(session).await {
+            if let Err(e) = result {
+                tracing::warn!(session = %session.session_id, "deleting the ended session's {kind} failed: {e}");
+            }
+        }
     }
 
     async fn get_pod(&self, session: &SessionRef) -> Result<Option<Pod>, Error> {
@@ -425,26 +439,49 @@ impl SessionBackend for KubeBackend {
         }
     }
 
+    /// From the watch when it knows the Pod (no request); otherwise (not watching, not listed
+    /// yet, or created a moment ago and not shown yet) from one GET. A Pod the watch saw go
+    /// has ended, and what it left goes too.
     async fn status(&self, session: &SessionRef) -> Result<Observed, BackendError> {
-        let pod = match self.get_pod(session).await {
-            Ok(Some(pod)) => pod,
-            Ok(None) => return Ok(Observed::Exited("pod no longer exists".into())),
-            Err(e) => return Err(e.into_backend("reading the Pod")),
+        let name = manifests::object_name(&session.session_id);
+        let seen = match self.pods.get() {
+            Some(watch) => watch.pod(&session.namespace, &name),
+            None => Seen::Unknown,
+        };
+        let pod = match seen {
+            Seen::Present(pod) => pod,
+            Seen::Gone => {
+                self.remove_ended(session).await;
+                return Ok(Observed::Exited("pod no longer exists".into()));
+            }
+            Seen::Unknown => match self.get_pod(session).await {
+                Ok(Some(pod)) => std::sync::Arc::new(pod),
+                // Not taken for a clean-up: a launch may be about to create it.
+                Ok(None) => return Ok(Observed::Exited("pod no longer exists".into())),
+                Err(e) => return Err(e.into_backend("reading the Pod")),
+            },
         };
         let seen = observe(&pod);
         if let Some(text) = &seen.log {
             tracing::info!(session = %session.session_id, "Kubernetes says: {text}");
         }
         if ended(&pod) {
-            // Nothing runs any more: remove it now. A failure is logged; the sweep tries again
-            // later.
-            for (kind, result) in self.remove_objects(session).await {
-                if let Err(e) = result {
-                    tracing::warn!(session = %session.session_id, "deleting the ended session's {kind} failed: {e}");
-                }
-            }
+            // Nothing runs any more: remove it now.
+            self.remove_ended(session).await;
         }
         Ok(seen.observed)
+    }
+
+    fn follow(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        let (watch, ended) = PodWatch::new(self.client.clone(), self.own_objects());
+        self.pods.set(watch).ok()?;
+        Some(ended)
+    }
+
+    fn follow_namespaces(&self, namespaces: &[String]) {
+        if let Some(watch) = self.pods.get() {
+            watch.align(namespaces);
+        }
     }
 
     /// Offsets count from the start of the container's current log (what the kubelet keeps:

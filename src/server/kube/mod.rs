@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod manifests;
 pub mod observe;
+pub mod pod_watch;
 mod project_namespace;
 pub mod project_objects;
 pub mod references;

@@ -20,6 +20,7 @@ use std::{
 
 mod projects;
 mod rbac;
+mod watch;
 
 type Handle = tower_test::mock::Handle<http::Request<Body>, http::Response<Body>>;
 
@@ -44,6 +45,8 @@ enum Reply {
     Created,
     Json(u16, Value),
     Text(u16, &'static str),
+    /// No answer until the test ends (a watch that stays open).
+    Hold,
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Reply {
@@ -79,6 +82,7 @@ fn respond(reply: Reply, body: &Value) -> http::Response<Body> {
         }
         Reply::Json(code, v) => (code, serde_json::to_vec(&v).unwrap()),
         Reply::Text(code, t) => (code, t.as_bytes().to_vec()),
+        Reply::Hold => unreachable!("a held request gets no response"),
     };
     http::Response::builder()
         .status(code)
@@ -114,6 +118,7 @@ fn client_with_journal(
     let server = tokio::spawn(async move {
         let mut script = script.into_iter();
         let mut seen = Vec::new();
+        let mut held = Vec::new();
         while let Some((request, send)) = handle.next_request().await {
             let (parts, body) = request.into_parts();
             let bytes = body.collect_bytes().await.unwrap();
@@ -125,7 +130,10 @@ fn client_with_journal(
                 .lock()
                 .unwrap()
                 .push(format!("{} {}", parts.method, parts.uri.path()));
-            send.send_response(respond(reply, &body));
+            match reply {
+                Reply::Hold => held.push(send),
+                reply => send.send_response(respond(reply, &body)),
+            }
             seen.push(Seen {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_string(),

@@ -88,6 +88,19 @@ pub trait SessionBackend: Send + Sync + 'static {
 
     async fn status(&self, session: &SessionRef) -> Result<Observed, BackendError>;
 
+    /// Starts following sessions as they run; only the server calls it (`serve`), never the
+    /// command-line tools. From then on [`SessionBackend::status`] may answer from what it
+    /// follows, and the id of each session that ends by itself is sent on the returned channel
+    /// (possibly more than once), within seconds. `None`: this backend sends no such notice
+    /// (or already follows).
+    fn follow(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        None
+    }
+
+    /// Where sessions may run now (every project's namespace), for a backend that follows
+    /// them there; called at start and whenever projects may have changed.
+    fn follow_namespaces(&self, _namespaces: &[String]) {}
+
     /// Output by absolute byte offsets: what follows `after` (or, without it, the newest), at
     /// most `max_bytes` (see `logbuf::chunk`).
     async fn logs(

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod follow;
 pub mod local;
 pub mod logbuf;
 pub mod service;

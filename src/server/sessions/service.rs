@@ -2,7 +2,7 @@
 //! backend, and record what happened (names and modes, never values).
 
 use super::{
-    backend::{BackendError, LiveSessions, Observed, SessionRef},
+    backend::{BackendError, LiveSessions, Observed, SessionBackend, SessionRef},
     spec::{LaunchSpec, Values},
 };
 use crate::{
@@ -374,10 +374,19 @@ pub(super) fn session_ref(s: &Stored) -> SessionRef {
 /// Asks the backend how a live session is doing and records a change (a session that ended on
 /// its own is shown as failed or stopped).
 pub(super) async fn refresh(state: &AppState, stored: &mut Stored) -> Result<(), AppError> {
-    if !stored.info.status.is_live() || stored.info.backend != state.backend.name() {
+    refresh_on(&state.db, state.backend.as_ref(), stored).await
+}
+
+/// [`refresh`] with only what it needs: the database and the backend.
+pub(super) async fn refresh_on(
+    db: &db::Db,
+    backend: &dyn SessionBackend,
+    stored: &mut Stored,
+) -> Result<(), AppError> {
+    if !stored.info.status.is_live() || stored.info.backend != backend.name() {
         return Ok(());
     }
-    let observed = match state.backend.status(&session_ref(stored)).await {
+    let observed = match backend.status(&session_ref(stored)).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, session = %stored.info.id, "cannot read a session's status");
@@ -394,9 +403,9 @@ pub(super) async fn refresh(state: &AppState, stored: &mut Stored) -> Result<(),
         return Ok(());
     }
     if status.is_live() {
-        db::sessions::set_live_status(&state.db, &stored.info.id, status).await?;
+        db::sessions::set_live_status(db, &stored.info.id, status).await?;
     } else {
-        db::sessions::finish(&state.db, &stored.info.id, status, detail.as_deref(), None).await?;
+        db::sessions::finish(db, &stored.info.id, status, detail.as_deref(), None).await?;
     }
     stored.info.status = status;
     stored.info.status_detail = detail;

@@ -331,6 +331,26 @@ fn flows() -> Vec<Flow> {
             },
         },
         Flow {
+            name: "watch session Pods (status and ends by watch)",
+            script: vec![
+                Reply::Json(
+                    200,
+                    json!({"kind": "PodList", "apiVersion": "v1",
+                           "metadata": {"resourceVersion": "1"}, "items": []}),
+                ),
+                Reply::Hold,
+            ],
+            run: |c| {
+                Box::pin(async move {
+                    let b = kube_backend(c);
+                    let _ended = b.follow().unwrap();
+                    b.follow_namespaces(&[fixtures::NS.into()]);
+                    // The list, then the watch (held open) are sent at once.
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                })
+            },
+        },
+        Flow {
             name: "logs",
             script: vec![Reply::Text(200, "out\n")],
             run: |c| {
