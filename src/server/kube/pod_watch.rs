@@ -9,10 +9,7 @@
 //! What the store holds is only what status needs: each Pod's metadata and status; its spec
 //! (which may carry literal environment values) is dropped as it arrives.
 
-use super::{
-    manifests::LABEL_SESSION,
-    observe::ended,
-};
+use super::{manifests::LABEL_SESSION, observe::ended};
 use ::kube::{
     api::Api,
     runtime::{
@@ -333,11 +330,17 @@ mod tests {
     fn a_pod_missing_from_a_relist_ended_while_no_one_watched() {
         let mut k = Known::default();
         k.ends(&Event::Init);
-        assert!(k.ends(&Event::InitApply(pod("p1", "s1", "Running"))).is_empty());
-        assert!(k.ends(&Event::InitApply(pod("p2", "s2", "Running"))).is_empty());
+        assert!(k
+            .ends(&Event::InitApply(pod("p1", "s1", "Running")))
+            .is_empty());
+        assert!(k
+            .ends(&Event::InitApply(pod("p2", "s2", "Running")))
+            .is_empty());
         assert!(k.ends(&Event::InitDone).is_empty());
         k.ends(&Event::Init);
-        assert!(k.ends(&Event::InitApply(pod("p2", "s2", "Running"))).is_empty());
+        assert!(k
+            .ends(&Event::InitApply(pod("p2", "s2", "Running")))
+            .is_empty());
         // Ended while unwatched: reported as soon as it is listed.
         assert_eq!(
             k.ends(&Event::InitApply(pod("p3", "s3", "Failed"))),

@@ -3,10 +3,7 @@
 //! ended, records it as stopped or failed, and the backend removes what it left. Nobody has to
 //! list sessions for that. Started by `serve` only, never by the command-line tools.
 
-use super::{
-    backend::SessionBackend,
-    service::refresh_on,
-};
+use super::{backend::SessionBackend, service::refresh_on};
 use crate::{
     model::{session::SessionStatus, AppError},
     server::{db, projects},
@@ -107,7 +104,11 @@ async fn record(
     };
     let age_ms = db::now_ms().saturating_sub(stored.info.started_at);
     let age = Duration::from_millis(u64::try_from(age_ms).unwrap_or(0));
-    match step(stored.info.status, stored.info.backend == backend.name(), age) {
+    match step(
+        stored.info.status,
+        stored.info.backend == backend.name(),
+        age,
+    ) {
         Step::Skip => Ok(None),
         Step::Later(wait) => Ok(Some(wait)),
         Step::Refresh => {

@@ -413,7 +413,11 @@ async fn a_deleted_pod_is_recorded_as_stopped_and_its_objects_deleted() {
     api.put(fixtures::SESSION, running());
     let backend: Arc<dyn SessionBackend> =
         Arc::new(KubeBackend::new(api.client(), INSTALLATION.into()));
-    assert!(follow::spawn(db.clone(), backend.clone(), fixtures::NS.into()));
+    assert!(follow::spawn(
+        db.clone(),
+        backend.clone(),
+        fixtures::NS.into()
+    ));
     eventually("the watch to open", || api.open_watches() == 1).await;
     let before = api.seen().len();
     api.remove(fixtures::SESSION);
@@ -450,7 +454,11 @@ async fn a_failed_pod_is_recorded_as_failed() {
     api.put(fixtures::SESSION, running());
     let backend: Arc<dyn SessionBackend> =
         Arc::new(KubeBackend::new(api.client(), INSTALLATION.into()));
-    assert!(follow::spawn(db.clone(), backend.clone(), fixtures::NS.into()));
+    assert!(follow::spawn(
+        db.clone(),
+        backend.clone(),
+        fixtures::NS.into()
+    ));
     eventually("the watch to open", || api.open_watches() == 1).await;
     api.put(fixtures::SESSION, terminated("Failed", 137, "OOMKilled"));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
