@@ -5,7 +5,7 @@
 use crate::app::components::signed_in::signed_in;
 use crate::{
     api::pages::{sessions_page, SessionsPageData as Page},
-    app::components::{form::Notice, time::Timestamp},
+    app::components::{form::Notice, log_follow::SessionOutput, time::Timestamp},
     model::{
         session::{InjectMode, SessionInfo, SessionStatus},
         Flash,
@@ -120,17 +120,7 @@ fn SessionCard(
         .filter(|f| f.form == format!("stop:{id}"))
         .and_then(|f| f.error.clone());
     let output_view = output.map(|text| {
-        let text = if text.is_empty() {
-            "(no output yet)".to_string()
-        } else {
-            text
-        };
-        view! {
-            <section class="output" aria-label=format!("Recent output of {env}")>
-                <h3>"Recent output"</h3>
-                <pre tabindex="0">{text}</pre>
-            </section>
-        }
+        view! { <SessionOutput id=id.clone() env=env.clone() text/> }
     });
     view! {
         <article class="card session" data-session=id.clone() data-status=status.as_str()
