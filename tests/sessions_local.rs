@@ -131,6 +131,19 @@ async fn launch_probe(alice: &Client) -> serde_json::Value {
     r.json()
 }
 
+/// The "Last used" cell of each row of the settings page, in page order, as text.
+fn used_on_page(html: &str) -> Vec<String> {
+    html.split("<tr data-secret=")
+        .skip(1)
+        .map(|row| {
+            let cell = row.split("<td").nth(4).expect("a last-used cell");
+            let text = cell.split('<').nth(1).unwrap_or_default();
+            let text = text.split('>').nth(1).unwrap_or_default();
+            text.trim().to_string()
+        })
+        .collect()
+}
+
 async fn session_status(client: &Client, id: &str) -> (String, Option<String>) {
     let r = client.post("/api/sessions/list", &[]).await;
     let list = r.json();
@@ -155,6 +168,11 @@ async fn launch_inject_stop(backend: Backend) {
     assert_eq!(alice.create("API_TOKEN", FILE_SENTINEL).await.status, 200);
     assert_eq!(alice.create("UNUSED", "not-chosen").await.status, 200);
     let mut replies = Vec::new();
+    // Viewed twice, so the next view could come from the page cache.
+    for _ in 0..2 {
+        let page = alice.get("/settings/secrets").await.body;
+        assert_eq!(used_on_page(&page), ["never"; 3], "{page}");
+    }
 
     let session = launch_probe(&alice).await;
     replies.push(session.to_string());
@@ -218,7 +236,15 @@ async fn launch_inject_stop(backend: Backend) {
         assert_eq!((base.uid(), base.mode() & 0o777), (0, 0o711));
     }
 
-    // Last used is set on exactly the chosen secrets.
+    // Last used is set on exactly the chosen secrets, also on the (cached) settings page.
+    let page = alice.get("/settings/secrets").await.body;
+    let used = used_on_page(&page);
+    // Rows by name: API_TOKEN, DB_PASSWORD, UNUSED.
+    assert!(
+        used[0].ends_with(" UTC") && used[1].ends_with(" UTC"),
+        "{used:?}"
+    );
+    assert_eq!(used[2], "never");
     let r = alice.post("/api/secrets/list", &[]).await;
     replies.push(r.body.clone());
     for s in r.json().as_array().unwrap() {

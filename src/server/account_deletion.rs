@@ -127,7 +127,6 @@ pub async fn delete_user(
         Deletion::NotFound => return Err(not_found()),
         Deletion::LastAdmin => return Err(last_admin()),
     };
-    state.page_changed(&user.id);
     tracing::info!(user_id = %user.id, secrets, sessions = stopped, "deleted a user and destroyed their data key");
     Ok(DeletedUser {
         id: user.id,

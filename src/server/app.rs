@@ -57,7 +57,6 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         .await
         .map_err(StartError::Sessions)?;
     let leptos_options = leptos_options(&config);
-    let page_cache = (!db.is_postgres()).then(Default::default);
     crate::server::db::environments::seed_demo(&db, crate::server::db::now_ms())
         .await
         .map_err(StartError::Sessions)?;
@@ -65,7 +64,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
     let flash = web::flash::FlashCookie::new(keyring.active(), config.secure_cookies);
     let state = AppState {
         flash,
-        page_cache,
+        page_cache: Default::default(),
         db,
         keyring: Arc::new(keyring),
         config: Arc::new(config),

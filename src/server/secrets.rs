@@ -104,7 +104,6 @@ pub async fn create(
     .await?;
     match outcome {
         InsertOutcome::Created => {
-            state.page_changed(user_id);
             // Exactly what was inserted; no need to read it back.
             Ok(SecretMeta {
                 name: name.as_str().to_string(),
@@ -160,8 +159,6 @@ pub async fn replace(
     if !db::secrets::replace(&state.db, user_id, &id, &sealed, size, db::now_ms(), &event).await? {
         return Err(no_such_secret(&name));
     }
-    // After the commit: a page rendered before it carries an older version and is dropped.
-    state.page_changed(user_id);
     db::secrets::meta(&state.db, user_id, &key)
         .await?
         .ok_or_else(|| no_such_secret(&name))
@@ -172,7 +169,6 @@ pub async fn delete(state: &AppState, actor: &Actor, name: &str) -> Result<(), A
     let name = parse_name(name)?;
     let event = actor.event("secret.deleted", name.as_str());
     if db::secrets::delete(&state.db, &actor.user.id, &name.key(), &event).await? {
-        state.page_changed(&actor.user.id);
         Ok(())
     } else {
         Err(no_such_secret(&name))

@@ -17,8 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,
-    /// Rendered secrets pages, with SQLite only (see `web::page_cache`).
-    pub page_cache: Option<Arc<PageCache>>,
+    /// Rendered secrets pages (see `web::page_cache`).
+    pub page_cache: Arc<PageCache>,
     /// Where sessions run: local processes, or Kubernetes.
     pub backend: Arc<dyn SessionBackend>,
     /// The signed cookie that carries a plain form post's outcome to the next page.
@@ -30,13 +30,6 @@ pub struct AppState {
 impl AppState {
     pub fn limits(&self) -> Limits {
         self.config.limits
-    }
-
-    /// Call after any change that shows on the user's secrets page.
-    pub fn page_changed(&self, user_id: &str) {
-        if let Some(cache) = &self.page_cache {
-            cache.invalidate(user_id);
-        }
     }
 }
 

@@ -185,7 +185,6 @@ pub async fn act(
     Ok(match change {
         Standing::Disable => {
             // The account is disabled first, so no new session can start; then what runs stops.
-            state.page_changed(&user.id);
             let stopped =
                 account_deletion::stop_sessions(state, &user, actor.client.clone()).await?;
             format!("Disabled {name}: signed out everywhere, {stopped} sessions stopped.")

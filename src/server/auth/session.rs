@@ -101,6 +101,19 @@ pub fn freshness(
 
 /// The signed-in user, or `None` when there is none or the session timed out.
 pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthUser>, AppError> {
+    Ok(current_row(state, session).await?.map(|user| AuthUser {
+        id: user.id,
+        username: user.username,
+        is_admin: user.is_admin,
+        must_change_password: user.must_change_password,
+    }))
+}
+
+/// As [`current`], with the whole account row (its page version, say).
+pub async fn current_row(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<db::users::UserRow>, AppError> {
     let Some(user_id) = session.get::<String>(USER_ID).await? else {
         return Ok(None);
     };
@@ -128,12 +141,7 @@ pub async fn current(state: &AppState, session: &Session) -> Result<Option<AuthU
     if fresh == Freshness::Touch {
         session.insert(SEEN_AT, now).await?;
     }
-    Ok(Some(AuthUser {
-        id: user.id,
-        username: user.username,
-        is_admin: user.is_admin,
-        must_change_password: user.must_change_password,
-    }))
+    Ok(Some(user))
 }
 
 #[cfg(test)]

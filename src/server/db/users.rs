@@ -16,6 +16,8 @@ pub struct UserRow {
     pub must_change_password: bool,
     /// Login sessions signed in under another epoch have ended (see the migration).
     pub login_epoch: i64,
+    /// Bumped with every change to what the user's own pages show (see the migration).
+    pub page_version: i64,
 }
 
 pub struct NewUser<'a> {
@@ -29,7 +31,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str = "id, username, password_hash, is_admin, disabled, dek_wrapped, dek_key_id, \
-                       must_change_password, login_epoch";
+                       must_change_password, login_epoch, page_version";
 
 pub async fn by_username_key(db: &Db, key: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE username_key = $1");

@@ -337,10 +337,6 @@ async fn launch_recorded(
                 &events,
             )
             .await?;
-            if !keys.is_empty() {
-                // "Last used" changed on the secrets page.
-                state.page_changed(&actor.user.id);
-            }
             Ok(db::sessions::get(&state.db, &actor.user.id, &session_id)
                 .await?
                 .ok_or_else(|| internal("a session vanished after its start", &session_id))?

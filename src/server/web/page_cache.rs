@@ -1,10 +1,11 @@
-//! A per-user cache of the rendered secrets page, for SQLite (one server process).
+//! A per-user cache of the rendered secrets page, correct across replicas.
 //!
-//! The page changes only when the user's secrets change, so repeat views are answered with the
-//! bytes rendered last time. Every write to a user's secrets bumps that user's version, which
-//! retires the cached copy. A view that has a flash to show, a query, or no signed-in user
-//! always renders. PostgreSQL deployments may have several replicas, whose writes this process
-//! would not see, so they render every time.
+//! The page changes only when what it shows changes, so repeat views are answered with the
+//! bytes rendered last time. The database bumps the user's `page_version` in the transaction
+//! of every such change (triggers, see the migration `page_version`), and every view reads it
+//! anyway with the signed-in account: a copy is served only while its version is current, so a
+//! change made through any replica shows at the next view on every other. A view that has a
+//! flash to show, a query, or no signed-in user always renders.
 //!
 //! Each response carries its own CSP nonce (`web::headers`): a copy is kept cut at the nonce it
 //! was rendered with, and joined with the nonce of the response that serves it.
@@ -17,11 +18,8 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use dashmap::DashMap;
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
-};
+use dashmap::{mapref::entry::Entry, DashMap};
+use std::sync::Arc;
 use tower_cookies::Cookies;
 use tower_sessions::Session;
 
@@ -50,35 +48,32 @@ impl Page {
 
 #[derive(Default)]
 pub struct PageCache {
-    /// Bumped by every change that alters the user's page.
-    versions: DashMap<String, u64>,
-    pages: DashMap<String, (u64, Page)>,
-    clock: AtomicU64,
+    /// Each user's last rendered page, with the `page_version` it was rendered at.
+    pages: DashMap<String, (i64, Page)>,
 }
 
 impl PageCache {
-    fn version(&self, user_id: &str) -> u64 {
-        self.versions.get(user_id).map(|v| *v).unwrap_or(0)
-    }
-
-    /// Retires the user's cached page (call after any change to their secrets).
-    pub fn invalidate(&self, user_id: &str) {
-        let next = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
-        self.versions.insert(user_id.to_string(), next);
-        self.pages.remove(user_id);
-    }
-
-    fn get(&self, user_id: &str) -> Option<Page> {
-        let version = self.version(user_id);
+    /// The user's page, if it was rendered at `version`.
+    fn get(&self, user_id: &str, version: i64) -> Option<Page> {
         self.pages
             .get(user_id)
             .filter(|entry| entry.0 == version)
             .map(|entry| entry.1.clone())
     }
 
-    fn put(&self, user_id: &str, version: u64, page: Page) {
-        if self.pages.len() < MAX_ENTRIES || self.pages.contains_key(user_id) {
-            self.pages.insert(user_id.to_string(), (version, page));
+    /// Keeps a page rendered at `version`, unless a newer one is already kept.
+    fn put(&self, user_id: &str, version: i64, page: Page) {
+        // Measured before taking the entry: `len` locks every shard.
+        let room = self.pages.len() < MAX_ENTRIES;
+        match self.pages.entry(user_id.to_string()) {
+            Entry::Occupied(mut kept) if kept.get().0 <= version => {
+                kept.insert((version, page));
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(slot) if room => {
+                slot.insert((version, page));
+            }
+            Entry::Vacant(_) => {}
         }
     }
 }
@@ -93,9 +88,6 @@ fn html(body: Bytes) -> Response {
 }
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(cache) = state.page_cache.clone() else {
-        return next.run(req).await;
-    };
     if req.method() != Method::GET || req.uri().path() != PATH || req.uri().query().is_some() {
         return next.run(req).await;
     }
@@ -106,7 +98,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     ) else {
         return next.run(req).await;
     };
-    let user = match session::current(&state, &login).await {
+    let user = match session::current_row(&state, &login).await {
         // An account that must replace its one-time password is sent elsewhere: render.
         Ok(Some(user)) if !user.must_change_password => user,
         _ => return next.run(req).await,
@@ -114,12 +106,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     if state.flash.present(&cookies) {
         return next.run(req).await;
     }
-    if let Some(page) = cache.get(&user.id) {
+    let cache = &state.page_cache;
+    // The version was read before rendering: a write during rendering bumps it, so this copy
+    // will not be served.
+    let version = user.page_version;
+    if let Some(page) = cache.get(&user.id, version) {
         return html(page.with_nonce(&nonce));
     }
-    // Read the version before rendering: a write during rendering bumps it, so this copy
-    // will not be served.
-    let version = cache.version(&user.id);
     let res = next.run(req).await;
     if res.status() != StatusCode::OK {
         return res;
@@ -150,26 +143,23 @@ mod tests {
     }
 
     #[test]
-    fn a_page_is_served_until_its_user_changes_something() {
+    fn a_page_is_served_while_its_version_is_current() {
         let cache = PageCache::default();
-        assert!(cache.get("alice").is_none());
-        let v = cache.version("alice");
-        cache.put("alice", v, page("page 1"));
-        assert_eq!(cache.get("alice").unwrap().with_nonce("n"), "page 1");
-        assert!(cache.get("bob").is_none(), "pages are per user");
-        cache.invalidate("alice");
-        assert!(cache.get("alice").is_none());
+        assert!(cache.get("alice", 0).is_none());
+        cache.put("alice", 3, page("page 1"));
+        assert_eq!(cache.get("alice", 3).unwrap().with_nonce("n"), "page 1");
+        assert!(cache.get("bob", 3).is_none(), "pages are per user");
+        assert!(cache.get("alice", 4).is_none(), "a change retires it");
     }
 
     #[test]
-    fn a_copy_rendered_across_a_change_is_never_served() {
+    fn a_copy_rendered_before_a_change_never_replaces_a_newer_one() {
         let cache = PageCache::default();
-        let before = cache.version("alice");
-        // A write lands while the page renders ...
-        cache.invalidate("alice");
-        // ... so the copy, stored under the old version, is not used.
-        cache.put("alice", before, page("stale"));
-        assert!(cache.get("alice").is_none());
+        cache.put("alice", 5, page("new"));
+        // A slow view that read version 4 finishes rendering after a faster one at 5.
+        cache.put("alice", 4, page("stale"));
+        assert_eq!(cache.get("alice", 5).unwrap().with_nonce("n"), "new");
+        assert!(cache.get("alice", 4).is_none());
     }
 
     #[test]
