@@ -5,7 +5,14 @@
 mod common;
 
 use common::{Backend, TestApp};
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeSet,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use tokio::sync::Mutex;
 
 async fn kill_during_concurrent_creates(backend: Backend) {
@@ -23,9 +30,13 @@ async fn kill_during_concurrent_creates(backend: Backend) {
     }))
     .await;
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    // Set just before the kill: a failure before it is a bug (a 500 under load, say), not the
+    // crash under test.
+    let killed = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for (username, client) in clients {
         let acked = acknowledged.clone();
+        let killed = killed.clone();
         tasks.push(tokio::spawn(async move {
             for n in 0..10_000 {
                 let name = format!("K{n:05}");
@@ -41,16 +52,32 @@ async fn kill_during_concurrent_creates(backend: Backend) {
                         acked.lock().await.insert((username.clone(), name, value));
                     }
                     // The server died under us: stop this client.
-                    _ => break,
+                    _ if killed.load(Ordering::SeqCst) => return Ok(()),
+                    Ok(res) => {
+                        let status = res.status();
+                        let body = res.text().await.unwrap_or_default();
+                        return Err(format!(
+                            "{username} {name} before the kill: {status} {body}"
+                        ));
+                    }
+                    Err(e) => return Err(format!("{username} {name} before the kill: {e}")),
                 }
             }
+            Ok(())
         }));
     }
     // Let the burst run, then kill the server mid-flight.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    killed.store(true, Ordering::SeqCst);
     app.server.as_mut().unwrap().kill9();
     for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        let outcome = tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .expect("a client stops once the server is gone")
+            .expect("client task");
+        if let Err(failure) = outcome {
+            panic!("{failure}\n{}", app.log_tail());
+        }
     }
     let acknowledged = acknowledged.lock().await.clone();
     assert!(
@@ -86,6 +113,14 @@ async fn kill_during_concurrent_creates(backend: Backend) {
     )
     .await;
     assert_eq!(audits[0] as usize, stored.len());
+    // ... and the audit chain, written batch by batch, verifies up to its head.
+    let out = app.cli(&["admin", "audit", "verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 both!(
     kill_during_concurrent_creates,

@@ -504,3 +504,120 @@ both!(
     inline_scripts_run_only_with_the_responses_nonce,
     crate::inline_scripts_run_only_with_the_responses_nonce
 );
+
+/// Creates sent all at once (so that, on SQLite, they share group commits): each keeps its own
+/// outcome — a duplicate name or one over the per-user limit of 100 is refused without failing
+/// the creates committed beside it — the limit is never exceeded, every create has its audit
+/// event, and the audit chain still verifies.
+async fn parallel_creates_keep_their_own_outcomes_and_the_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    assert_eq!(alice.create("TAKEN", "first").await.status, 200);
+
+    let mut requests: Vec<(&common::Client, String)> = Vec::new();
+    for i in 0..150 {
+        requests.push((&alice, format!("S{i:03}")));
+        if i % 10 == 0 {
+            // Both a name that exists (ignoring case) and one raced for by ten creates.
+            requests.push((&alice, "taken".into()));
+            requests.push((&alice, "TWIN".into()));
+        }
+        if i % 3 == 0 {
+            requests.push((&bob, format!("B{i:03}")));
+        }
+    }
+    let replies = futures::future::join_all(
+        requests
+            .iter()
+            .map(|(client, name)| async move { (client.create(name, "v").await, name) }),
+    )
+    .await;
+    let mut alice_created = 0;
+    let mut twins = 0;
+    for (r, name) in &replies {
+        match (name.as_str(), r.status) {
+            (n, 200) if n.starts_with('B') => {}
+            (n, s) if n.starts_with('B') => {
+                panic!("bob's {n} failed beside alice's: {s} {}", r.body)
+            }
+            ("taken", 409) => {}
+            ("TWIN", 409) => {}
+            ("TWIN", 200) => {
+                twins += 1;
+                alice_created += 1;
+            }
+            (_, 200) => alice_created += 1,
+            (_, 422) => assert!(
+                r.body.contains("100 secrets, the most allowed"),
+                "{}",
+                r.body
+            ),
+            (n, s) => panic!("{n}: unexpected {s} {}", r.body),
+        }
+    }
+    assert!(twins <= 1, "one name created {twins} times");
+    assert_eq!(alice_created, 99, "up to the limit, and no further");
+    assert_eq!(alice.names().await.len(), 100);
+    assert_eq!(bob.names().await.len(), 50);
+    let stored: Vec<i64> = common::query_column(
+        &app,
+        "SELECT COUNT(*) FROM secrets s JOIN users u ON u.id = s.user_id WHERE u.username = 'alice'",
+    )
+    .await;
+    assert_eq!(stored, vec![100]);
+    let audited: Vec<i64> = common::query_column(
+        &app,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'secret.created'",
+    )
+    .await;
+    assert_eq!(
+        audited,
+        vec![150],
+        "one event per secret created, none for a refusal"
+    );
+    let out = app.cli(&["admin", "audit", "verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        !app.all_logs().contains("database error"),
+        "no internal errors"
+    );
+    if backend == Backend::Sqlite {
+        // The scenario did exercise batches: some commit held several creates.
+        let largest = without_colours(&app.all_logs())
+            .lines()
+            .filter(|l| l.contains("group commit"))
+            .filter_map(|l| {
+                let n = l.split("creates=").nth(1)?;
+                n.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(largest > 1, "no batch of more than one create");
+    }
+}
+/// The log text without its terminal colour codes (`ESC [ … m`).
+fn without_colours(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut in_code = false;
+    for c in log.chars() {
+        match (in_code, c) {
+            (false, '\x1b') => in_code = true,
+            (false, c) => out.push(c),
+            (true, 'm') => in_code = false,
+            (true, _) => {}
+        }
+    }
+    out
+}
+both!(
+    parallel_creates_keep_their_own_outcomes_and_the_limit,
+    crate::parallel_creates_keep_their_own_outcomes_and_the_limit
+);

@@ -120,6 +120,8 @@ pub async fn create(
                  Replace its value or delete it first."
             ),
         }),
+        // As when the data key was looked up without the account: it is gone.
+        InsertOutcome::UserGone => Err(AppError::Unauthorized),
         InsertOutcome::LimitReached => Err(AppError::field(
             "name",
             format!(

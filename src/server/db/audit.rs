@@ -35,6 +35,49 @@ impl AuditEvent<'_> {
     }
 }
 
+/// An event that owns its fields, to wait in a queue (group commit) past its caller's borrows.
+#[derive(Debug, Default)]
+pub struct OwnedAuditEvent {
+    at: i64,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    action: String,
+    target: Option<String>,
+    detail: Option<String>,
+    client_addr: Option<String>,
+    session_id: Option<String>,
+}
+
+impl From<&AuditEvent<'_>> for OwnedAuditEvent {
+    fn from(e: &AuditEvent<'_>) -> Self {
+        Self {
+            at: e.at,
+            actor_id: e.actor_id.map(Into::into),
+            actor_name: e.actor_name.map(Into::into),
+            action: e.action.into(),
+            target: e.target.map(Into::into),
+            detail: e.detail.map(Into::into),
+            client_addr: e.client_addr.clone(),
+            session_id: e.session_id.map(Into::into),
+        }
+    }
+}
+
+impl OwnedAuditEvent {
+    pub fn as_event(&self) -> AuditEvent<'_> {
+        AuditEvent {
+            at: self.at,
+            actor_id: self.actor_id.as_deref(),
+            actor_name: self.actor_name.as_deref(),
+            action: &self.action,
+            target: self.target.as_deref(),
+            detail: self.detail.as_deref(),
+            client_addr: self.client_addr.clone(),
+            session_id: self.session_id.as_deref(),
+        }
+    }
+}
+
 /// The audit key, once start-up has unwrapped it. Until then no event can be written: an
 /// unsealed event would be indistinguishable from one inserted behind Lockbox's back.
 #[derive(Clone, Default)]

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod audit_chain;
 pub mod environments;
+pub mod group_commit;
 pub mod keyring;
 pub mod namespace_copies;
 pub mod namespace_secrets;
@@ -54,6 +55,9 @@ pub struct Db {
     pub write: Pool,
     /// The audit key, loaded at start-up; every audit event is sealed with it.
     pub audit: audit::AuditSeal,
+    /// SQLite only: secret creates go through one group-commit writer, so a burst of them
+    /// shares one synced commit. (PostgreSQL commits each on its own; see `secrets::insert`.)
+    pub creates: Option<secrets::CreateQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,7 @@ impl Db {
                 read: pool.clone(),
                 write: pool,
                 audit: Default::default(),
+                creates: None,
             });
         }
         let options = SqliteConnectOptions::from_str(url)
@@ -115,10 +120,13 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(DbError::Connect)?;
+        let write = Pool::Sqlite(write);
+        let audit = audit::AuditSeal::default();
         Ok(Self {
+            creates: Some(secrets::spawn_create_queue(write.clone(), audit.clone())),
             read: Pool::Sqlite(read),
-            write: Pool::Sqlite(write),
-            audit: Default::default(),
+            write,
+            audit,
         })
     }
 

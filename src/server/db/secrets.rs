@@ -1,7 +1,11 @@
 //! Secret rows. Every query is scoped by the owner's id: there is no way to address another
 //! user's secret.
 
-use super::{audit::AuditEvent, Db};
+use super::{
+    audit::{AuditEvent, AuditSeal, OwnedAuditEvent},
+    group_commit::Batcher,
+    Db, Pool,
+};
 use crate::{model::SecretMeta, on_pool};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -72,56 +76,187 @@ pub enum InsertOutcome {
     Created,
     NameTaken,
     LimitReached,
+    /// The owner's account was deleted between the request's checks and the insert.
+    UserGone,
 }
 
-/// Inserts a secret and its audit event in one transaction, enforcing the per-user limit.
+/// A create, owned so it can wait in the group-commit queue.
+pub struct PendingCreate {
+    id: String,
+    user_id: String,
+    name: String,
+    name_key: String,
+    description: String,
+    value_sealed: Vec<u8>,
+    value_size: i64,
+    now: i64,
+    max_per_user: usize,
+    event: OwnedAuditEvent,
+}
+
+impl PendingCreate {
+    fn new(s: &NewSecret<'_>, max_per_user: usize, event: &AuditEvent<'_>) -> Self {
+        Self {
+            id: s.id.into(),
+            user_id: s.user_id.into(),
+            name: s.name.into(),
+            name_key: s.name_key.into(),
+            description: s.description.into(),
+            value_sealed: s.value_sealed.to_vec(),
+            value_size: s.value_size,
+            now: s.now,
+            max_per_user,
+            event: event.into(),
+        }
+    }
+}
+
+/// Creates waiting for the SQLite writer (see [`super::group_commit`]).
+pub type CreateQueue = Batcher<PendingCreate, sqlx::Result<InsertOutcome>>;
+
+/// At most this many creates share a transaction: enough to absorb any burst a server on a
+/// few cores receives while one commit syncs, small enough that a batch's savepoints stay cheap.
+const MAX_BATCH: usize = 512;
+
+/// Starts the group-commit writer for creates on `write` (SQLite's single writer connection).
+pub fn spawn_create_queue(write: Pool, audit: AuditSeal) -> CreateQueue {
+    Batcher::spawn(MAX_BATCH, move |batch: Vec<PendingCreate>| {
+        let (write, audit) = (write.clone(), audit.clone());
+        async move {
+            let answers = commit_creates(&write, &audit, &batch).await;
+            tracing::debug!(creates = batch.len(), "group commit");
+            answers
+        }
+    })
+}
+
+/// Inserts a secret and its audit event, enforcing the per-user limit, and returns once they
+/// are committed. On SQLite it joins the creates waiting at that moment in one transaction (one
+/// sync for all); on PostgreSQL it is a transaction of its own.
 pub async fn insert(
     db: &Db,
     secret: &NewSecret<'_>,
     max_per_user: usize,
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<InsertOutcome> {
-    let is_postgres = db.is_postgres();
-    on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
-        if is_postgres {
-            // Serialise this user's creates so two cannot both pass the limit check. (SQLite
-            // has a single writer, which serialises them already.)
-            sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-                .bind(secret.user_id)
-                .execute(&mut *tx)
+    let pending = PendingCreate::new(secret, max_per_user, event);
+    match &db.creates {
+        Some(queue) => queue
+            .submit(pending)
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?,
+        None => commit_creates(&db.write, &db.audit, std::slice::from_ref(&pending))
+            .await
+            .pop()
+            .expect("one answer per create"),
+    }
+}
+
+/// One create's steps on a transaction (`$conn`, a `Transaction`): the owner still exists, is
+/// under the limit, has no secret of that name; then the row and its audit event. Written to
+/// leave nothing behind when it answers anything but `Created`, except on an error (the caller
+/// rolls back). A macro so it type-checks once per driver inside `on_pool!`.
+macro_rules! create_one {
+    ($conn:expr, $audit:expr, $c:expr, $is_postgres:expr) => {{
+        let c: &PendingCreate = $c;
+        async {
+            // On PostgreSQL the row lock serialises this user's creates, so two cannot both pass
+            // the limit check; on SQLite the single writer (and a batch's order) does that.
+            let owner = if $is_postgres {
+                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT 1 FROM users WHERE id = $1"
+            };
+            let found: Option<i32> = sqlx::query_scalar(owner)
+                .bind(&c.user_id)
+                .fetch_optional(&mut *$conn)
                 .await?;
+            if found.is_none() {
+                return Ok(InsertOutcome::UserGone);
+            }
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE user_id = $1")
+                .bind(&c.user_id)
+                .fetch_one(&mut *$conn)
+                .await?;
+            if count as usize >= c.max_per_user {
+                return Ok(InsertOutcome::LimitReached);
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO secrets (id, user_id, name, name_key, description, value_sealed, \
+                 value_size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                 ON CONFLICT (user_id, name_key) DO NOTHING",
+            )
+            .bind(&c.id)
+            .bind(&c.user_id)
+            .bind(&c.name)
+            .bind(&c.name_key)
+            .bind(&c.description)
+            .bind(&c.value_sealed)
+            .bind(c.value_size)
+            .bind(c.now)
+            .execute(&mut *$conn)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(InsertOutcome::NameTaken);
+            }
+            crate::insert_audit!($audit, $conn, &c.event.as_event())?;
+            Ok::<_, sqlx::Error>(InsertOutcome::Created)
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE user_id = $1")
-            .bind(secret.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count as usize >= max_per_user {
-            return Ok(InsertOutcome::LimitReached);
+        .await
+    }};
+}
+
+/// Commits `batch` in one transaction and answers each create in order. With more than one,
+/// each create runs under its own savepoint, so one that is refused (name taken, over the limit,
+/// owner gone) or fails leaves the others standing; the audit chain advances in batch order, and
+/// a savepoint rolled back takes its head update with it. If the transaction itself fails (its
+/// commit), every create in it gets that failure: none was acknowledged.
+async fn commit_creates(
+    write: &Pool,
+    audit: &AuditSeal,
+    batch: &[PendingCreate],
+) -> Vec<sqlx::Result<InsertOutcome>> {
+    let is_postgres = matches!(write, Pool::Postgres(_));
+    let committed = on_pool!(write, |p| {
+        async {
+            let mut tx = p.begin().await?;
+            let mut answers = Vec::with_capacity(batch.len());
+            if let [c] = batch {
+                // Alone: no savepoint needed, an error rolls the whole transaction back.
+                answers.push(Ok(create_one!(tx, audit, c, is_postgres)?));
+            } else {
+                for c in batch {
+                    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                    let answer = create_one!(savepoint, audit, c, is_postgres);
+                    if matches!(answer, Ok(InsertOutcome::Created)) {
+                        savepoint.commit().await?;
+                    } else {
+                        savepoint.rollback().await?;
+                    }
+                    answers.push(answer);
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(answers)
         }
-        let inserted = sqlx::query(
-            "INSERT INTO secrets (id, user_id, name, name_key, description, value_sealed, \
-             value_size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (user_id, name_key) DO NOTHING",
-        )
-        .bind(secret.id)
-        .bind(secret.user_id)
-        .bind(secret.name)
-        .bind(secret.name_key)
-        .bind(secret.description)
-        .bind(secret.value_sealed)
-        .bind(secret.value_size)
-        .bind(secret.now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(InsertOutcome::NameTaken);
+        .await
+    });
+    match committed {
+        Ok(answers) => answers,
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            tracing::error!(error = %e, creates = batch.len(), "committing a batch of secret creates failed");
+            batch
+                .iter()
+                .map(|_| {
+                    Err(sqlx::Error::Protocol(format!(
+                        "the batch's commit failed: {e}"
+                    )))
+                })
+                .collect()
         }
-        crate::insert_audit!(db.audit, tx, event)?;
-        tx.commit().await?;
-        Ok(InsertOutcome::Created)
-    })
+    }
 }
 
 /// Replaces the sealed value of the row `id` (which the caller sealed for that id). Returns
@@ -237,3 +372,6 @@ pub async fn sealed_by_ids(db: &Db, user_id: &str, ids: &[&str]) -> sqlx::Result
         q.fetch_all(p).await
     })
 }
+
+#[cfg(test)]
+mod tests;
