@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod audit_chain;
 pub mod environments;
+pub mod instance_lease;
 pub mod keyring;
 pub mod namespace_copies;
 pub mod namespace_secrets;
@@ -13,6 +14,7 @@ pub mod rotation;
 pub mod secrets;
 pub mod session_store;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod wrapped_keys;
