@@ -267,9 +267,9 @@ async fn the_local_backend_runs_as_a_single_replica(backend: Backend) {
         Backend::Postgres => elsewhere(&app.options),
         Backend::Sqlite => (app.options.clone(), tempfile::tempdir().unwrap()),
     };
-    let failure = app
-        .launch(&second)
-        .expect_err("a second local-backend server must not start");
+    let Err(failure) = app.launch(&second) else {
+        panic!("a second local-backend server must not start");
+    };
     assert!(!failure.status.expect("exited").success());
     for needle in [
         format!("pid {first_pid} on host"),
