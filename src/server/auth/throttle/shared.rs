@@ -71,41 +71,41 @@ impl SharedThrottle {
     }
 
     pub async fn succeeded(&self, account: &str, address: Option<&str>) {
-        let result = async {
-            let mac = self.mac(ACCOUNT, account)?;
-            db::throttle::clear(
-                &self.db,
-                Key {
-                    kind: ACCOUNT,
-                    mac: &mac,
-                },
-            )
-            .await?;
-            self.give_back(ADDRESS, address).await
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = self.settle(account, address, true).await {
             tracing::warn!(error = %e, "clearing a sign-in throttle record failed");
         }
     }
 
     pub async fn not_verified(&self, account: &str, address: Option<&str>) {
-        let result = async {
-            self.give_back(ACCOUNT, Some(account)).await?;
-            self.give_back(ADDRESS, address).await
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = self.settle(account, address, false).await {
             tracing::warn!(error = %e, "giving back a sign-in attempt failed");
         }
     }
 
-    async fn give_back(&self, kind: &'static str, key: Option<&str>) -> sqlx::Result<()> {
-        let Some(key) = key else { return Ok(()) };
-        let mac = self.mac(kind, key)?;
-        let policy = self.policy(kind);
-        db::throttle::update(&self.db, Key { kind, mac: &mac }, |r| {
-            policy::give_back(r, policy)
+    /// Gives the address its attempt back and the account either a fresh start (`cleared`)
+    /// or its attempt back, in one transaction.
+    async fn settle(
+        &self,
+        account: &str,
+        address: Option<&str>,
+        cleared: bool,
+    ) -> sqlx::Result<()> {
+        let account_mac = self.mac(ACCOUNT, account)?;
+        let address_mac = address.map(|a| self.mac(ADDRESS, a)).transpose()?;
+        let account_key = Key {
+            kind: ACCOUNT,
+            mac: &account_mac,
+        };
+        let mut keys = Vec::new();
+        if !cleared {
+            keys.push(account_key);
+        }
+        if let Some(mac) = &address_mac {
+            keys.push(Key { kind: ADDRESS, mac });
+        }
+        let clear = cleared.then_some(account_key);
+        db::throttle::settle(&self.db, clear, &keys, |i, record| {
+            policy::give_back(record, self.policy(keys[i].kind))
         })
         .await
     }
