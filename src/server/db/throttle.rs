@@ -6,7 +6,7 @@
 //!
 //! On PostgreSQL these transactions commit asynchronously (`synchronous_commit = off`): they
 //! are as atomic and as visible to other replicas as any, but do not wait for the WAL flush, so
-//! a sign-in pays no disk flush for its throttle (measured: three flushes per sign-in
+//! a sign-in pays no disk flush for its throttle (two per sign-in
 //! otherwise). A crash of PostgreSQL itself may lose the last fraction of a second of counts.
 
 use super::Db;
