@@ -12,7 +12,6 @@ use crate::{
         web::client_addr,
     },
 };
-use std::time::Instant;
 use zeroize::Zeroizing;
 
 /// Checks a new account's fields, reporting every problem at once.
@@ -150,7 +149,8 @@ pub async fn login(
     let address_key = client.as_deref().map(client_addr::throttle_key);
     let attempt = state
         .throttle
-        .begin(&key, address_key.as_deref(), Instant::now())
+        .begin(&key, address_key.as_deref())
+        .await?
         .map_err(|wait| {
             crate::server::metrics::sign_in_refused(true);
             let secs = wait.as_secs().max(1);
@@ -169,7 +169,7 @@ pub async fn login(
         Ok(ok) => ok,
         Err(e) => {
             // Not verified (the hashers were busy, or a fault): the attempt is given back.
-            state.throttle.not_verified(attempt);
+            state.throttle.not_verified(attempt).await;
             return Err(e);
         }
     };
@@ -185,7 +185,7 @@ pub async fn login(
     };
     match user {
         Some(ref user) => {
-            state.throttle.succeeded(attempt);
+            state.throttle.succeeded(attempt).await;
             db::audit::record(
                 &state.db,
                 &AuditEvent {
@@ -274,7 +274,8 @@ pub async fn change_password(
     let address_key = actor.client.as_deref().map(client_addr::throttle_key);
     let attempt = state
         .throttle
-        .begin(&key, address_key.as_deref(), Instant::now())
+        .begin(&key, address_key.as_deref())
+        .await?
         .map_err(|wait| {
             let secs = wait.as_secs().max(1);
             AppError::TooManyRequests {
@@ -285,7 +286,7 @@ pub async fn change_password(
     let ok = match password::verify(Some(row.password_hash.clone()), current).await {
         Ok(ok) => ok,
         Err(e) => {
-            state.throttle.not_verified(attempt);
+            state.throttle.not_verified(attempt).await;
             return Err(e);
         }
     };
@@ -296,7 +297,7 @@ pub async fn change_password(
             "The current password is incorrect.",
         ));
     }
-    state.throttle.succeeded(attempt);
+    state.throttle.succeeded(attempt).await;
     let new_hash = password::hash(new).await?;
     let event = actor.event("account.password_changed", &row.username);
     db::users::set_password(&state.db, &row.id, &row.password_hash, &new_hash, &event)

@@ -41,6 +41,10 @@ pub enum StartError {
     Metrics(String),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
+    #[error("refusing to start: {0}")]
+    Lease(String),
+    #[error("stopped: this server lost the local-sessions lease, so another server may run sessions now")]
+    LeaseLost,
 }
 
 /// Opens the database, checks the master key and assembles the shared state.
@@ -62,13 +66,14 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         .map_err(StartError::Sessions)?;
     let backend = session_backend(&config, &db).await?;
     let flash = web::flash::FlashCookie::new(keyring.active(), config.secure_cookies);
+    let throttle = Arc::new(Throttle::for_db(&db));
     let state = AppState {
         flash,
         page_cache: Default::default(),
         db,
         keyring: Arc::new(keyring),
         config: Arc::new(config),
-        throttle: Arc::new(Throttle::default()),
+        throttle,
         leptos_options,
         backend,
         propagation: Default::default(),
@@ -228,7 +233,7 @@ fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired login sessions failed");
             }
-            throttle.prune(std::time::Instant::now());
+            throttle.prune().await;
         }
     });
 }
@@ -238,6 +243,9 @@ fn spawn_housekeeping(state: &AppState, store: LoginSessionStore) {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let listen = config.listen;
     let (state, store) = prepare(config).await?;
+    // Before the backend touches its run directory or the reaper marks sessions stopped: both
+    // would break another local-backend server's sessions.
+    let lease = local_sessions_lease(&state).await?;
     state
         .backend
         .start_up()
@@ -275,6 +283,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         start_metrics(addr, &state).await?;
     }
     let backend = state.backend.clone();
+    let lease_lost = lease.as_ref().map(|l| l.lost());
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -296,12 +305,42 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        match lease_lost {
+            Some(lost) => tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = lost => {},
+            },
+            None => shutdown_signal().await,
+        }
+    })
     .await
     .map_err(|e| StartError::Listen(local, e))?;
     // Sessions and their files must not outlive the server.
     backend.shutdown().await;
+    if let Some(lease) = lease {
+        if lease.is_lost() {
+            return Err(StartError::LeaseLost);
+        }
+        lease.release().await;
+    }
     Ok(())
+}
+
+/// The local backend runs as a single replica: it takes the local-sessions lease (see
+/// `instance_lease`). The Kubernetes backend needs none.
+async fn local_sessions_lease(
+    state: &AppState,
+) -> Result<Option<crate::server::instance_lease::Held>, StartError> {
+    use crate::server::instance_lease::{acquire, LeaseError, LOCAL_SESSIONS};
+    if state.config.kube {
+        return Ok(None);
+    }
+    match acquire(&state.db, LOCAL_SESSIONS).await {
+        Ok(held) => Ok(Some(held)),
+        Err(LeaseError::Held(message)) => Err(StartError::Lease(message)),
+        Err(e @ LeaseError::Db(_)) => Err(StartError::Lease(e.to_string())),
+    }
 }
 
 /// Serves Prometheus metrics on their own address (off unless `LOCKBOX_METRICS_LISTEN` is set).

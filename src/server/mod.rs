@@ -16,6 +16,7 @@ pub mod environments;
 pub mod environments_cli;
 pub mod environments_service;
 pub mod error;
+pub mod instance_lease;
 pub mod keys;
 pub mod keys_cli;
 pub mod kube;

@@ -270,6 +270,13 @@ impl TestApp {
     /// Starts a server with other options (a wrong key, say) on the same data.
     pub fn start_with(&mut self, options: &ServerOptions) -> Result<(), StartFailure> {
         self.stop();
+        self.server = Some(self.launch(options)?);
+        Ok(())
+    }
+
+    /// Starts one more server on this installation's data and database, beside any running one
+    /// (`extra_env` may point it elsewhere, LOCKBOX_DATA_DIR say). Returns it once it listens.
+    pub fn launch(&self, options: &ServerOptions) -> Result<Server, StartFailure> {
         let mut child = self
             .command(options, &["serve"])
             .spawn()
@@ -301,10 +308,7 @@ impl TestApp {
             }
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => {
-                self.server = Some(Server { child, base, logs });
-                Ok(())
-            }
+            Ok(base) => Ok(Server { child, base, logs }),
             Err(_) => {
                 let status = child.try_wait().ok().flatten().or_else(|| {
                     let _ = child.kill();
