@@ -30,9 +30,7 @@ impl<T> Default for Page<T> {
 pub fn search(q: &str) -> Result<String, String> {
     let q = q.trim();
     if q.chars().count() > MAX_SEARCH {
-        return Err(format!(
-            "A search must be at most {MAX_SEARCH} characters."
-        ));
+        return Err(format!("A search must be at most {MAX_SEARCH} characters."));
     }
     Ok(q.to_lowercase())
 }
@@ -106,7 +104,16 @@ mod tests {
         assert!(contains_any(&["ML-team"], "ml"));
         assert!(contains_any(&["a"], ""));
         assert!(!contains_any(&["a", "b"], "c"));
-        let p = page(names(20), |s| s.clone(), |s| contains_any(&[s], "p01"), "", 50);
-        assert_eq!(p.items, (10..20).map(|i| format!("p{i:03}")).collect::<Vec<_>>());
+        let p = page(
+            names(20),
+            |s| s.clone(),
+            |s| contains_any(&[s], "p01"),
+            "",
+            50,
+        );
+        assert_eq!(
+            p.items,
+            (10..20).map(|i| format!("p{i:03}")).collect::<Vec<_>>()
+        );
     }
 }

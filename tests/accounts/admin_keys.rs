@@ -38,11 +38,18 @@ async fn keys_status_follows_a_rotation(backend: Backend) {
     app.user("bob").await;
     let before = report(&admin).await;
     assert_eq!(before["source"], "environment", "{before}");
-    assert_eq!(before["status"], cli_status(&app), "the command line's own status");
+    assert_eq!(
+        before["status"],
+        cli_status(&app),
+        "the command line's own status"
+    );
     let status = &before["status"];
     assert_eq!(status["rotation_needed"], false);
     assert_eq!(status["done"], status["total"]);
-    assert!(status["total"].as_i64().unwrap() >= 2, "two users' data keys at least");
+    assert!(
+        status["total"].as_i64().unwrap() >= 2,
+        "two users' data keys at least"
+    );
     let old_id = status["active_key_id"].as_str().unwrap().to_string();
 
     app.stop();
@@ -69,11 +76,24 @@ async fn keys_status_follows_a_rotation(backend: Backend) {
     assert!(status["started_at"].is_i64());
     let page = admin.get("/admin/keys").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains(status["active_key_id"].as_str().unwrap()));
-    assert!(page.body.contains("Previous, wraps nothing: can be dropped"), "{}", page.body);
+    assert!(page
+        .body
+        .contains(status["active_key_id"].as_str().unwrap()));
+    assert!(
+        page.body
+            .contains("Previous, wraps nothing: can be dropped"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("No rotation needed"), "{}", page.body);
-    assert!(page.body.contains("LOCKBOX_PREVIOUS_MASTER_KEYS"), "the rolling procedure");
-    assert!(!page.body.contains("lockbox keys rotate"), "not the key file's steps");
+    assert!(
+        page.body.contains("LOCKBOX_PREVIOUS_MASTER_KEYS"),
+        "the rolling procedure"
+    );
+    assert!(
+        !page.body.contains("lockbox keys rotate"),
+        "not the key file's steps"
+    );
 }
 both!(
     keys_status_follows_a_rotation,

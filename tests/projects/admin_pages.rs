@@ -58,7 +58,11 @@ async fn projects_page_searches_pages_and_confirms(backend: Backend) {
     assert_eq!(names(&r, "page", "name"), ["data", "default", "ml", "web"]);
     assert_eq!(r.json()["page"]["next"], serde_json::Value::Null);
     let r = projects_page(&admin, &[("q", "gpu")]).await;
-    assert_eq!(names(&r, "page", "name"), ["ml"], "by description, any case");
+    assert_eq!(
+        names(&r, "page", "name"),
+        ["ml"],
+        "by description, any case"
+    );
     let r = projects_page(&admin, &[("q", "lockbox-we")]).await;
     assert_eq!(names(&r, "page", "name"), ["web"], "by namespace");
     let r = projects_page(&admin, &[("after", "default")]).await;
@@ -224,7 +228,13 @@ async fn cluster_secrets_page_filters_and_counts(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| format!("{} {}", c["source"].as_str().unwrap(), c["namespace"].as_str().unwrap()))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["source"].as_str().unwrap(),
+                    c["namespace"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     assert_eq!(
@@ -251,7 +261,11 @@ async fn cluster_secrets_page_filters_and_counts(backend: Backend) {
     let html = admin.get("/admin/cluster-secrets?state=conflict").await;
     assert_eq!(html.status, 200);
     assert!(html.body.contains("lockbox-web"), "{}", html.body);
-    assert!(!html.body.contains("<code>lockbox-ml</code>"), "{}", html.body);
+    assert!(
+        !html.body.contains("<code>lockbox-ml</code>"),
+        "{}",
+        html.body
+    );
 }
 both!(
     cluster_secrets_page_filters_and_counts,

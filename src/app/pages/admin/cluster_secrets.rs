@@ -36,11 +36,15 @@ pub fn AdminClusterSecretsPage() -> impl IntoView {
 }
 
 fn list_url(q: &str, state: &str, after: Option<&str>) -> String {
-    let query: Vec<String> = [("q", q), ("state", state), ("after", after.unwrap_or_default())]
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-        .collect();
+    let query: Vec<String> = [
+        ("q", q),
+        ("state", state),
+        ("after", after.unwrap_or_default()),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| format!("{k}={}", encode(v.trim())))
+    .collect();
     if query.is_empty() {
         "/admin/cluster-secrets".into()
     } else {

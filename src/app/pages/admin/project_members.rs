@@ -21,7 +21,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn AdminProjectPage() -> impl IntoView {
     let name = use_params_map().with_untracked(|m| m.get("name").unwrap_or_default());
-    let args = use_query_map().with_untracked(|m| (m.get("after").unwrap_or_default(), m.get("remove")));
+    let args =
+        use_query_map().with_untracked(|m| (m.get("after").unwrap_or_default(), m.get("remove")));
     let title = format!("Project {name} · Admin");
     let page = Resource::new(
         move || (name.clone(), args.clone()),

@@ -61,7 +61,10 @@ fn list_url(q: &str, after: Option<&str>, delete: Option<&str>) -> String {
 /// What deleting a project does, as the confirmation says it.
 fn consequence(p: &ProjectDetail) -> String {
     let namespace = if p.namespace_created {
-        format!("Its namespace {} is deleted with everything in it.", p.namespace)
+        format!(
+            "Its namespace {} is deleted with everything in it.",
+            p.namespace
+        )
     } else {
         format!(
             "Its namespace {} was adopted, so it stays; Lockbox's objects in it are removed.",
@@ -83,11 +86,7 @@ fn Loaded(page: ProjectsPageData) -> impl IntoView {
     let create = FormState::of(&flash, "admin/projects/create");
     let q = page.q.clone();
     let invalid = page.query_error.is_some();
-    let next = page
-        .page
-        .next
-        .clone()
-        .map(|n| list_url(&q, Some(&n), None));
+    let next = page.page.next.clone().map(|n| list_url(&q, Some(&n), None));
     let first = (!q.is_empty() || next.is_some()).then(|| list_url("", None, None));
     let confirm = page.confirm.clone().map(|c| match c {
         Ok(p) => view! { <ConfirmDelete project=p back=list_url(&q, None, None)/> }.into_any(),
@@ -167,7 +166,11 @@ fn ProjectTable(rows: Vec<ProjectDetail>, q: String, confirmer: Confirmer) -> im
             } else {
                 p.members.to_string()
             };
-            let namespace_note = if p.namespace_created { "" } else { " (adopted)" };
+            let namespace_note = if p.namespace_created {
+                ""
+            } else {
+                " (adopted)"
+            };
             let actions = (!p.is_default).then(|| {
                 let question = Question {
                     endpoint: "/api/admin/projects/delete".into(),
