@@ -2,6 +2,8 @@
 //! trail, plain form posts, and the command line.
 #![cfg(feature = "ssr")]
 
+#[path = "accounts/admin_keys.rs"]
+mod admin_keys;
 #[path = "accounts/admin_matrix.rs"]
 mod admin_matrix;
 mod common;

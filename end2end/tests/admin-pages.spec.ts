@@ -3,7 +3,7 @@
 
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
+import { expectPath, settle, signIn, token, trackHydration, uniquePassword, uniqueUsername } from './helpers';
 import { lockbox } from './operator';
 
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
@@ -13,13 +13,17 @@ async function expectNoViolations(page: Page) {
   expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
 }
 
-// Each section, the page's heading, and an address that shows an error on it.
-const SECTIONS: Array<[string, string, string]> = [
+// Each section, the page's heading, and an address that shows an error on it (none for the
+// read-only keys page, which has no input to refuse).
+const SECTIONS: Array<[string, string, string | null]> = [
   ['Users', '/admin/users', `/admin/users?q=${'x'.repeat(40)}`],
   ['Sessions', '/admin/sessions', '/admin/sessions?status=sideways'],
+  ['Projects', '/admin/projects', '/admin/projects?delete=no-such-project'],
   ['Environments', '/admin/environments', '/admin/environments?edit=no-such-environment'],
+  ['Cluster secrets', '/admin/cluster-secrets', '/admin/cluster-secrets?state=sideways'],
   ['Tokens', '/admin/tokens', '/admin/tokens?after=not-a-cursor'],
   ['Audit log', '/admin/audit', '/admin/audit?q=colour:red'],
+  ['Keys', '/admin/keys', null],
 ];
 
 test('every admin page passes axe, with and without an error shown', async ({ page }) => {
@@ -27,6 +31,10 @@ test('every admin page passes axe, with and without an error shown', async ({ pa
   const admin = uniqueUsername();
   const password = uniquePassword();
   lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
+  // A project with a member, so the project page has a members table to check too.
+  const project = `axe-${token(3)}`;
+  lockbox(['projects', 'create', project, '--description', 'axe check']);
+  lockbox(['projects', 'add-member', project, admin]);
   await signIn(page, admin, password, true);
   await expectPath(page, '/settings/secrets');
   await settle(page, true);
@@ -40,9 +48,21 @@ test('every admin page passes axe, with and without an error shown', async ({ pa
     await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
     await expect(nav.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
     await expectNoViolations(page);
+    if (withError === null) {
+      continue;
+    }
     await page.goto(withError);
     await settle(page, true);
     await expect(page.locator('[role="alert"], [aria-invalid="true"]').first()).toBeVisible();
     await expectNoViolations(page);
   }
+  // A project's own page, as first shown and with an error shown.
+  await page.goto(`/admin/projects/${project}`);
+  await settle(page, true);
+  await expect(page.getByRole('heading', { name: `Project ${project}`, level: 1 })).toBeVisible();
+  await expectNoViolations(page);
+  await page.goto(`/admin/projects/${project}?remove=no-such-member`);
+  await settle(page, true);
+  await expect(page.locator('[role="alert"]').first()).toBeVisible();
+  await expectNoViolations(page);
 });

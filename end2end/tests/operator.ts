@@ -16,9 +16,10 @@ export function lockbox(args: string[], input?: string): string {
   });
 }
 
-/** Moves focus forward with Tab until `locator` has it (at most 60 presses). */
+/** Moves focus forward with Tab until `locator` has it (at most 150 presses: admin lists grow
+ * as the specs sharing one server add accounts and projects). */
 export async function tabTo(page: Page, locator: Locator): Promise<void> {
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 150; i++) {
     if (await locator.evaluate((el) => el === document.activeElement)) {
       return;
     }

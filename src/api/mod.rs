@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod admin_environments;
+pub mod admin_keys;
 pub mod admin_pages;
+pub mod admin_project_pages;
 pub mod admin_sessions;
 pub mod admin_tokens;
 pub mod audit;

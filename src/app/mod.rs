@@ -15,7 +15,11 @@ use pages::{
     account::AccountPage,
     admin::{
         audit::AdminAuditPage,
+        cluster_secrets::AdminClusterSecretsPage,
         environments::AdminEnvironmentsPage,
+        keys::AdminKeysPage,
+        project_members::AdminProjectPage,
+        projects::AdminProjectsPage,
         sessions::AdminSessionsPage,
         tokens::AdminTokensPage,
         users::{AdminUserConfirmPage, AdminUsersPage},
@@ -77,6 +81,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sessions") view=AdminSessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/environments") view=AdminEnvironmentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects") view=AdminProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects/:name") view=AdminProjectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/cluster-secrets") view=AdminClusterSecretsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/keys") view=AdminKeysPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -52,3 +52,37 @@ pub struct ClusterSecretsReport {
     /// One per store that has run a controller.
     pub controllers: Vec<PropagationHealth>,
 }
+
+/// The states a copy can be in, as the admin page filters by them.
+pub const STATES: [&str; 4] = ["synced", "conflict", "error", "skipped"];
+
+/// A state filter as typed: empty for every state, else one of [`STATES`] (the message is
+/// shown at the filter's field).
+pub fn state_filter(raw: &str) -> Result<String, String> {
+    let s = raw.trim().to_lowercase();
+    if s.is_empty() || STATES.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(format!("Choose a state: {}, or any.", STATES.join(", ")))
+    }
+}
+
+/// A copy's place in the paged list: unique per row, ordered by store, source, namespace.
+pub fn row_key(r: &PropagationRow) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        r.store, r.source, r.namespace, r.source_uid
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_filters() {
+        assert_eq!(state_filter("").unwrap(), "");
+        assert_eq!(state_filter(" Conflict ").unwrap(), "conflict");
+        assert!(state_filter("sideways").unwrap_err().contains("synced"));
+    }
+}

@@ -27,34 +27,7 @@ use std::{sync::Arc, time::Duration};
 /// The name audit records give the rotation task as the actor.
 pub const ACTOR: &str = "key rotation";
 
-/// One KEK and what it wraps.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct KeyState {
-    pub key_id: String,
-    pub active: bool,
-    /// Whether this server holds the key (an unheld key in use is refused at start-up).
-    pub held: bool,
-    pub user_keys: i64,
-    pub purpose_keys: i64,
-}
-
-/// Where a rotation stands, for `lockbox keys status` and the admin page.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct RotationStatus {
-    pub active_key_id: String,
-    /// Every key that wraps something, and every held key (wrapping nothing: droppable).
-    pub keys: Vec<KeyState>,
-    /// Wrapped keys in all.
-    pub total: i64,
-    /// Wrapped keys already under the active key.
-    pub done: i64,
-    /// Whether some key is still wrapped by a previous KEK.
-    pub rotation_needed: bool,
-    /// Previous keys this server holds that wrap nothing any more (safe to drop).
-    pub droppable: Vec<String>,
-    pub started_at: Option<i64>,
-    pub completed_at: Option<i64>,
-}
+pub use crate::model::keys::{KeyState, RotationStatus};
 
 /// A pure summary of what the rows say.
 pub fn summarise(keyring: &Keyring, in_use: &[KeyUse]) -> RotationStatus {

@@ -6,5 +6,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_pages;
 mod membership;
 mod namespace_secrets;

@@ -2,7 +2,11 @@
 //! page, and the plain "not allowed" page (status 403) that anyone else gets.
 
 pub mod audit;
+pub mod cluster_secrets;
 pub mod environments;
+pub mod keys;
+pub mod project_members;
+pub mod projects;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -17,9 +21,12 @@ use serde::{de::DeserializeOwned, Serialize};
 const SECTIONS: &[(&str, &str)] = &[
     ("/admin/users", "Users"),
     ("/admin/sessions", "Sessions"),
+    ("/admin/projects", "Projects"),
     ("/admin/environments", "Environments"),
+    ("/admin/cluster-secrets", "Cluster secrets"),
     ("/admin/tokens", "Tokens"),
     ("/admin/audit", "Audit log"),
+    ("/admin/keys", "Keys"),
 ];
 
 /// Escapes text for a URL's query string (what a search line or a username can hold).

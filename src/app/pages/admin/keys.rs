@@ -1,0 +1,161 @@
+//! `/admin/keys`: the master keys (key ids, what each wraps, never a key), how far the
+//! background rewrap towards the active key has got, and the steps an operator takes to rotate:
+//! `lockbox keys rotate` for the generated key file, the rolling procedure for keys from the
+//! environment. Read-only: a rotation starts when a server runs with a new active key.
+
+use super::{admin_only, AdminLayout};
+use crate::{
+    api::admin_keys::admin_keys_status,
+    app::components::time::Timestamp,
+    model::keys::{KeySource, KeyState, KeysReport, RotationStatus},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AdminKeysPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| admin_keys_status());
+    view! {
+        <Title text="Keys · Admin"/>
+        {admin_only(page, |page| view! {
+            <AdminLayout current="/admin/keys"><Loaded page/></AdminLayout>
+        })}
+    }
+}
+
+fn key_state(k: &KeyState) -> &'static str {
+    match (k.active, k.held, k.wraps()) {
+        (true, _, _) => "Active",
+        (false, false, _) => "Not held by this server",
+        (false, true, 0) => "Previous, wraps nothing: can be dropped",
+        (false, true, _) => "Previous, still needed",
+    }
+}
+
+#[component]
+fn Loaded(page: KeysReport) -> impl IntoView {
+    let s = page.status.clone();
+    view! {
+        <div class="page-head">
+            <h1>"Encryption keys"</h1>
+            <p class="lead">"Every user's data key, and every purpose key, is stored wrapped by a master key. Rotating the master key rewraps them in the background while Lockbox serves; no value is re-encrypted."</p>
+        </div>
+        <Progress status=s.clone()/>
+        <KeyTable keys=s.keys.clone()/>
+        <Steps source=page.source droppable=s.droppable.clone()/>
+    }
+}
+
+#[component]
+fn Progress(status: RotationStatus) -> impl IntoView {
+    let percent = status.percent();
+    let line = if status.rotation_needed {
+        format!(
+            "Rotation in progress: {} of {} wrapped keys are under the active key ({percent} %). \
+             A running server moves the rest in the background.",
+            status.done, status.total
+        )
+    } else {
+        format!(
+            "No rotation needed: all {} wrapped keys are under the active key.",
+            status.total
+        )
+    };
+    view! {
+        <section class="card" aria-labelledby="progress-heading">
+            <h2 id="progress-heading">"Rotation progress"</h2>
+            <dl class="facts">
+                <dt>"Active key id"</dt>
+                <dd><code>{status.active_key_id.clone()}</code></dd>
+                <dt>"Rotation to it started"</dt>
+                <dd>{match status.started_at {
+                    Some(_) => view! { <Timestamp ms=status.started_at/> }.into_any(),
+                    None => view! { <span class="muted">"No rotation has been recorded for it"</span> }.into_any(),
+                }}</dd>
+                <dt>"Completed"</dt>
+                <dd>{match (status.started_at, status.completed_at) {
+                    (_, Some(_)) => view! { <Timestamp ms=status.completed_at/> }.into_any(),
+                    (Some(_), None) => view! { <span>"Not yet"</span> }.into_any(),
+                    (None, None) => view! { <span class="muted">"—"</span> }.into_any(),
+                }}</dd>
+            </dl>
+            <label for="rotation-progress">"Wrapped keys under the active key"</label>
+            <progress id="rotation-progress" max=status.total.max(1).to_string()
+                value=if status.total == 0 { "1".to_string() } else { status.done.to_string() }>{format!("{percent} %")}</progress>
+            <p role="status">{line}</p>
+        </section>
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<KeyState>) -> impl IntoView {
+    let body = keys
+        .into_iter()
+        .map(|k| {
+            view! {
+                <tr data-key=k.key_id.clone()>
+                    <th scope="row"><code>{k.key_id.clone()}</code></th>
+                    <td>{k.user_keys}</td>
+                    <td>{k.purpose_keys}</td>
+                    <td>{key_state(&k)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">"Master keys"</h2>
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Master keys">
+                <table class="secrets">
+                    <caption class="visually-hidden">"Master keys by id, the active one first, and what each wraps"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Key id"</th>
+                            <th scope="col">"User data keys"</th>
+                            <th scope="col">"Purpose keys"</th>
+                            <th scope="col">"State"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{body}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Steps(source: KeySource, droppable: Vec<String>) -> impl IntoView {
+    let drop_note = (!droppable.is_empty()).then(|| {
+        view! {
+            <p>{format!("Previous key ids that wrap nothing any more and can be dropped: {}.", droppable.join(", "))}</p>
+        }
+    });
+    let steps = match source {
+        KeySource::GeneratedFile => view! {
+            <p>"This server uses the generated key file in its data directory. On the server's host:"</p>
+            <ol>
+                <li>"Run " <code>"lockbox keys rotate"</code> ". It writes a new " <code>"master.key"</code> " and keeps the old key in " <code>"master.key.previous"</code> " (both atomically, readable by the owner only)."</li>
+                <li>"Restart " <code>"lockbox serve"</code> ". It rewraps every wrapped key under the new key in the background; this page and " <code>"lockbox keys status"</code> " show the progress."</li>
+                <li>"Once nothing uses the old key, the server deletes it from " <code>"master.key.previous"</code> " (" <code>"lockbox keys forget-previous"</code> " does the same while the server is stopped). That destroys it: keep a copy only if you must still read older backups."</li>
+            </ol>
+        }
+        .into_any(),
+        KeySource::Environment => view! {
+            <p>"This server's keys come from " <code>"LOCKBOX_MASTER_KEY"</code> " and " <code>"LOCKBOX_PREVIOUS_MASTER_KEYS"</code> ", so Lockbox does not rotate them itself. The rolling procedure, on every replica:"</p>
+            <ol>
+                <li>"Generate a new key (" <code>"openssl rand -base64 32"</code> ") and add it to " <code>"LOCKBOX_PREVIOUS_MASTER_KEYS"</code> " everywhere; restart the replicas one by one."</li>
+                <li>"Make the new key " <code>"LOCKBOX_MASTER_KEY"</code> " and move the old one into " <code>"LOCKBOX_PREVIOUS_MASTER_KEYS"</code> "; restart the replicas one by one. The rewrap starts in the background."</li>
+                <li>"Wait until this page says no rotation is needed and lists the old key as one that can be dropped."</li>
+                <li>"Remove the old key from " <code>"LOCKBOX_PREVIOUS_MASTER_KEYS"</code> " everywhere, restart, and destroy it (this is what makes backups taken before unreadable)."</li>
+            </ol>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card" aria-labelledby="steps-heading">
+            <h2 id="steps-heading">"How to rotate"</h2>
+            {steps}
+            {drop_note}
+        </section>
+    }
+}
