@@ -102,7 +102,11 @@ impl Db {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Bytes a row leaves behind inside its page when it is rewritten elsewhere (say the
+            // account row, whose page version every change bumps) are zeroed: otherwise old
+            // copies of a wrapped data key would outlive the account's deletion.
+            .pragma("secure_delete", "FAST");
         let file = options.get_filename();
         if file != std::path::Path::new(":memory:") {
             if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

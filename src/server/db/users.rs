@@ -157,8 +157,9 @@ pub async fn active_admins(db: &Db) -> sqlx::Result<i64> {
 /// audit events name actors as text and stay). The last active admin is refused inside the
 /// transaction, so two admins deleting each other cannot both succeed.
 ///
-/// On SQLite the deletion runs with `secure_delete`, so the freed bytes (the wrapped key, the
-/// sealed values) are overwritten rather than left in free pages, and the WAL is checkpointed
+/// On SQLite the deletion runs with `secure_delete` on (connections otherwise run with `FAST`,
+/// see `Db::connect`), so the freed bytes (the wrapped key, the sealed values) are overwritten
+/// rather than left in free pages, and the WAL is checkpointed
 /// afterwards so the old page images leave it too. PostgreSQL keeps dead row versions until
 /// vacuum: there, as for backups, destroying the KEK that wrapped the key is what shreds it.
 pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<Deletion> {
@@ -207,7 +208,7 @@ pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<D
                 Ok(Deletion::Deleted { secrets })
             }
             .await;
-            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+            let _ = sqlx::query("PRAGMA secure_delete = FAST")
                 .execute(&mut *conn)
                 .await;
             if matches!(outcome, Ok(Deletion::Deleted { .. })) {
