@@ -511,8 +511,18 @@ mod tests {
         assert_eq!(c.database_url.0.as_str(), "sqlite://./data/lockbox.db");
         assert!(!c.allow_signup);
         assert!(c.master_key.is_none());
-        assert_eq!(c.limits, Limits::default());
         assert_eq!(c.metrics_listen, None);
+        // The numbers README's configuration table documents, not the code's own defaults.
+        assert_eq!(c.session_idle, Duration::from_secs(60 * 60));
+        assert_eq!(c.session_absolute, Duration::from_secs(12 * 3600));
+        assert_eq!(
+            c.limits,
+            Limits {
+                max_value_bytes: 65536,
+                max_secrets_per_user: 100,
+                max_session_bytes: 1048576,
+            }
+        );
     }
 
     #[test]
