@@ -525,7 +525,8 @@ async fn deleting_a_user_shreds_their_key(backend: Backend) {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("2 secrets deleted"), "{}", text(&out));
     // Bob's login session ends at once; carol is untouched.
-    assert_eq!(bob.post("/api/secrets/list", &[]).await.status, 401);
+    let r = bob.post("/api/secrets/list", &[]).await;
+    assert_eq!(r.status, 401, "{}\n{}", r.body, app.log_tail());
     assert_eq!(carol.names().await, vec!["CAROL_TOKEN"]);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM users WHERE username = 'bob'").await,
