@@ -4,7 +4,7 @@
 //! and states only: a value is never part of it. Read-only: the sources are managed with
 //! `lockbox cluster-secrets …` or in Kubernetes.
 
-use super::{admin_only, encode, AdminLayout};
+use super::{admin_only, with_query, AdminLayout};
 use crate::{
     api::cluster_secrets::{admin_cluster_secrets_page, ClusterSecretsPageData},
     app::components::time::Timestamp,
@@ -36,20 +36,14 @@ pub fn AdminClusterSecretsPage() -> impl IntoView {
 }
 
 fn list_url(q: &str, state: &str, after: Option<&str>) -> String {
-    let query: Vec<String> = [
-        ("q", q),
-        ("state", state),
-        ("after", after.unwrap_or_default()),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.trim().is_empty())
-    .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-    .collect();
-    if query.is_empty() {
-        "/admin/cluster-secrets".into()
-    } else {
-        format!("/admin/cluster-secrets?{}", query.join("&"))
-    }
+    with_query(
+        "/admin/cluster-secrets",
+        &[
+            ("q", q),
+            ("state", state),
+            ("after", after.unwrap_or_default()),
+        ],
+    )
 }
 
 fn state_label(state: &str) -> &'static str {

@@ -46,6 +46,21 @@ pub fn encode(q: &str) -> String {
         .collect()
 }
 
+/// `path` with the pairs whose value is not blank as its query string, values trimmed and
+/// encoded: the address of a list page with its filters, cursor and confirmation.
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
+        .collect();
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
 /// The admin layout around `content`; `current` is the section's path (marked for screen
 /// readers with `aria-current`).
 #[component]

@@ -5,7 +5,7 @@
 //! managed on each project's own page (`/admin/projects/NAME`). Plain forms that post to the
 //! projects API and come back, so everything works without JavaScript.
 
-use super::{admin_only, encode, AdminLayout};
+use super::{admin_only, encode, with_query, AdminLayout};
 use crate::{
     api::admin_project_pages::{admin_projects_page, ProjectsPageData},
     app::components::{
@@ -42,20 +42,14 @@ pub fn AdminProjectsPage() -> impl IntoView {
 
 /// The list's address with the search, and optionally a cursor or a project to confirm.
 fn list_url(q: &str, after: Option<&str>, delete: Option<&str>) -> String {
-    let query: Vec<String> = [
-        ("q", q),
-        ("after", after.unwrap_or_default()),
-        ("delete", delete.unwrap_or_default()),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.trim().is_empty())
-    .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-    .collect();
-    if query.is_empty() {
-        "/admin/projects".into()
-    } else {
-        format!("/admin/projects?{}", query.join("&"))
-    }
+    with_query(
+        "/admin/projects",
+        &[
+            ("q", q),
+            ("after", after.unwrap_or_default()),
+            ("delete", delete.unwrap_or_default()),
+        ],
+    )
 }
 
 /// What deleting a project does, as the confirmation says it.

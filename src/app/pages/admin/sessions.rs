@@ -3,7 +3,7 @@
 //! whose form posts to the API. Links and plain forms only: the same with or without
 //! JavaScript. What a session received is shown by name and mode, never a value.
 
-use super::{admin_only, encode, AdminLayout};
+use super::{admin_only, with_query, AdminLayout};
 use crate::{
     api::admin_pages::{admin_sessions_page, SessionsPageData},
     app::components::{
@@ -49,24 +49,17 @@ pub fn AdminSessionsPage() -> impl IntoView {
 
 /// The list's address with the filter, and optionally a cursor or a session to confirm.
 fn list_url(filter: &FilterInput, after: Option<&str>, stop: Option<&str>) -> String {
-    let pairs = [
-        ("user", filter.user.as_str()),
-        ("environment", filter.environment.as_str()),
-        ("project", filter.project.as_str()),
-        ("status", filter.status.as_str()),
-        ("after", after.unwrap_or_default()),
-        ("stop", stop.unwrap_or_default()),
-    ];
-    let query: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-        .collect();
-    if query.is_empty() {
-        "/admin/sessions".into()
-    } else {
-        format!("/admin/sessions?{}", query.join("&"))
-    }
+    with_query(
+        "/admin/sessions",
+        &[
+            ("user", filter.user.as_str()),
+            ("environment", filter.environment.as_str()),
+            ("project", filter.project.as_str()),
+            ("status", filter.status.as_str()),
+            ("after", after.unwrap_or_default()),
+            ("stop", stop.unwrap_or_default()),
+        ],
+    )
 }
 
 fn status_label(s: SessionStatus) -> &'static str {

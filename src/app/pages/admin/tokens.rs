@@ -2,7 +2,7 @@
 //! never the token), filtered by owner (a GET form), paged by cursor; Revoke opens a
 //! confirmation (`?revoke=ID`) whose form posts to the API. Works without JavaScript.
 
-use super::{admin_only, encode, AdminLayout};
+use super::{admin_only, with_query, AdminLayout};
 use crate::{
     api::admin_pages::{admin_tokens_page, TokensPageData},
     app::components::{
@@ -37,20 +37,14 @@ pub fn AdminTokensPage() -> impl IntoView {
 }
 
 fn list_url(user: &str, after: Option<&str>, revoke: Option<&str>) -> String {
-    let query: Vec<String> = [
-        ("user", user),
-        ("after", after.unwrap_or_default()),
-        ("revoke", revoke.unwrap_or_default()),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.trim().is_empty())
-    .map(|(k, v)| format!("{k}={}", encode(v.trim())))
-    .collect();
-    if query.is_empty() {
-        "/admin/tokens".into()
-    } else {
-        format!("/admin/tokens?{}", query.join("&"))
-    }
+    with_query(
+        "/admin/tokens",
+        &[
+            ("user", user),
+            ("after", after.unwrap_or_default()),
+            ("revoke", revoke.unwrap_or_default()),
+        ],
+    )
 }
 
 fn scopes(t: &AdminToken) -> String {
