@@ -374,7 +374,7 @@ pub(super) async fn refresh(state: &AppState, stored: &mut Stored) -> Result<(),
 }
 
 /// [`refresh`] with only what it needs: the database and the backend.
-pub(super) async fn refresh_on(
+pub(crate) async fn refresh_on(
     db: &db::Db,
     backend: &dyn SessionBackend,
     stored: &mut Stored,

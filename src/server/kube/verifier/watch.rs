@@ -357,6 +357,11 @@ async fn a_pod_that_fails_is_reported_and_its_objects_deleted() {
 
 /// A user with a running Kubernetes session in `team-a`, recorded as the launch records it.
 async fn running_session(db: &db::Db) {
+    add_user(db).await;
+    add_running_session(db, fixtures::SESSION).await;
+}
+
+async fn add_user(db: &db::Db) {
     db::users::insert(
         db,
         &db::users::NewUser {
@@ -372,10 +377,14 @@ async fn running_session(db: &db::Db) {
     )
     .await
     .unwrap();
+}
+
+/// A running session `id` of that user in `team-a`, as the launch records it.
+async fn add_running_session(db: &db::Db, id: &str) {
     let recorded = db::sessions::insert(
         db,
         &db::sessions::NewSession {
-            id: fixtures::SESSION,
+            id,
             user_id: fixtures::USER,
             environment: "demo",
             project: crate::model::projects::DEFAULT_PROJECT,
@@ -389,7 +398,7 @@ async fn running_session(db: &db::Db) {
     .await
     .unwrap();
     assert!(recorded);
-    db::sessions::started(db, fixtures::USER, fixtures::SESSION, None, &[], &[])
+    db::sessions::started(db, fixtures::USER, id, None, &[], &[])
         .await
         .unwrap();
 }
@@ -476,4 +485,34 @@ async fn a_failed_pod_is_recorded_as_failed() {
             .any(|l| l.starts_with(&format!("DELETE {}", at(PODS))))
     })
     .await;
+}
+
+/// The sessions list with 50 live sessions whose Pods the watch shows running (issue 11: "0
+/// API requests per view"): reading each one's status the way the list does makes no request.
+#[tokio::test]
+async fn listing_fifty_watched_sessions_asks_the_api_server_nothing() {
+    const LIVE: usize = 50;
+    let (db, _dir) = crate::server::propagation::kube_store::tests::sqlite().await;
+    add_user(&db).await;
+    let api = PodApi::default();
+    for _ in 0..LIVE {
+        let id = uuid::Uuid::new_v4().to_string();
+        add_running_session(&db, &id).await;
+        api.put(&id, running());
+    }
+    let (b, _ended) = following(&api).await;
+    let before = api.seen().len();
+    for view in 0..3 {
+        // What `sessions::service::list` does for each view.
+        let mut listed = db::sessions::list(&db, fixtures::USER).await.unwrap();
+        assert_eq!(listed.len(), LIVE);
+        for s in &mut listed {
+            crate::server::sessions::service::refresh_on(&db, &b, s)
+                .await
+                .unwrap();
+            assert_eq!(s.info.status, SessionStatus::Running, "view {view}");
+        }
+    }
+    let asked = &api.seen()[before..];
+    assert!(asked.is_empty(), "{} requests: {asked:?}", asked.len());
 }
