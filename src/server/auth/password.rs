@@ -10,10 +10,12 @@
 //! (`bench/signin.py` served about 1.5× as many sign-ins as with a fresh block each time).
 //!
 //! One hasher per core keeps every core busy for as long as sign-ins queue, and at the same
-//! priority the async workers got only their fair share of the CPU beside them: a storm of 50
-//! clients signing in raised the settings page's p99 4.7× (`bench/run storm`). The hashers now
-//! run at nice [`HASHER_NICE`], so serving requests comes first and hashing takes the CPU the
-//! requests leave; with nothing else to do they hash as fast as before.
+//! priority the async workers got only their fair share of the CPU beside them: during a storm
+//! of 50 clients signing in the settings page served about half its views (`bench/run storm`).
+//! The hashers run at nice [`HASHER_NICE`], so serving requests comes first and hashing takes
+//! the CPU the requests leave (views per second during a storm stayed at their quiet rate);
+//! with nothing else to do they hash as fast as before. The page's p99 still rose 3.5–4.4×
+//! on a loaded machine (bench/RESULTS.md).
 
 use crate::model::AppError;
 use argon2::{
