@@ -1,6 +1,5 @@
-//! Argon2id password hashing: on threads of its own at a lower CPU priority, at most [`hashers`]
-//! at once, each in a block of memory that is reused while hashes keep coming and freed when
-//! they stop.
+//! Argon2id password hashing: on the blocking thread pool, at most [`hashers`] at once, each in a
+//! block of memory that is reused while hashes keep coming and freed when they stop.
 //!
 //! Every hash needs 19 MiB. Unbounded, a burst of sign-ins multiplied that by the burst (and
 //! glibc kept the freed blocks in its heaps, so resident memory never came back down). Now a
@@ -8,14 +7,6 @@
 //! adds memory and latency — and a sign-in waits at most [`QUEUE_WAIT`] for its turn and is then
 //! answered 429. Reusing the blocks during a burst saves mapping and zeroing 19 MiB per hash
 //! (`bench/signin.py` served about 1.5× as many sign-ins as with a fresh block each time).
-//!
-//! One hasher per core keeps every core busy for as long as sign-ins queue, and at the same
-//! priority the async workers got only their fair share of the CPU beside them: during a storm
-//! of 50 clients signing in the settings page served about half its views (`bench/run storm`).
-//! The hashers run at nice [`HASHER_NICE`], so serving requests comes first and hashing takes
-//! the CPU the requests leave (views per second during a storm stayed at their quiet rate);
-//! with nothing else to do they hash as fast as before. The page's p99 still rose 3.5–4.4×
-//! on a loaded machine (bench/RESULTS.md).
 
 use crate::model::AppError;
 use argon2::{
@@ -25,11 +16,11 @@ use argon2::{
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
-        mpsc, LazyLock, Mutex, OnceLock,
+        LazyLock, Mutex, OnceLock,
     },
     time::Duration,
 };
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 /// OWASP's recommended Argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
@@ -43,10 +34,6 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(3);
 /// How long the hashing memory is kept after the last hash.
 const RELEASE_AFTER: Duration = Duration::from_secs(2);
 
-/// The hashing threads' nice value (0 is the default, 19 the lowest priority): a thread at 10
-/// gets about a tenth of the CPU that a busy thread at 0 beside it gets.
-pub const HASHER_NICE: i32 = 10;
-
 /// How many hashes run at once: one per core, at least 2 and at most 4 (4 × 19 MiB resident).
 pub fn hashers() -> usize {
     std::thread::available_parallelism()
@@ -55,80 +42,21 @@ pub fn hashers() -> usize {
         .clamp(2, 4)
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
 struct Hashers {
     permits: Semaphore,
     /// At most one memory block per permit, reused while hashes keep coming.
     memory: Mutex<Vec<Vec<Block>>>,
     hashes_done: AtomicU64,
-    /// The hashing threads' queue. A job is sent only with a permit, so one is always free.
-    jobs: mpsc::Sender<Job>,
 }
 
 static HASHERS: LazyLock<Hashers> = LazyLock::new(|| {
     return_large_blocks_to_the_system();
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let queue = std::sync::Arc::new(Mutex::new(queue));
-    for i in 0..hashers() {
-        let queue = queue.clone();
-        std::thread::Builder::new()
-            .name(format!("argon2-{i}"))
-            .spawn(move || hash_thread(&queue))
-            .expect("starting a password hashing thread");
-    }
     Hashers {
         permits: Semaphore::new(hashers()),
         memory: Mutex::new(Vec::new()),
         hashes_done: AtomicU64::new(0),
-        jobs,
     }
 });
-
-/// One hashing thread: lowers its own priority, then runs jobs until the process ends.
-fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
-    lower_priority();
-    loop {
-        let job = match queue.lock() {
-            Ok(q) => q.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        // A panicking job drops its reply sender (the caller sees an internal error); the
-        // thread stays.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-    }
-}
-
-/// This thread's nice value (on Linux each thread has its own).
-#[cfg(target_os = "linux")]
-fn thread_nice() -> i32 {
-    // SAFETY: gettid and getpriority only read this thread's scheduling value.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
-}
-
-/// Sets this thread's nice value to [`HASHER_NICE`] unless it is lower in priority already.
-/// Lowering one's priority needs no privilege; if it fails anyway, hashing runs at the normal
-/// priority.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    if thread_nice() < HASHER_NICE {
-        // SAFETY: gettid and setpriority only read and set this thread's scheduling value.
-        let done = unsafe {
-            libc::setpriority(
-                libc::PRIO_PROCESS,
-                libc::gettid() as libc::id_t,
-                HASHER_NICE,
-            )
-        };
-        if done != 0 {
-            tracing::warn!(
-                error = %std::io::Error::last_os_error(),
-                "cannot lower the password hashing threads' priority"
-            );
-        }
-    }
-}
 
 /// glibc serves a large allocation with its own mapping and unmaps it when freed, but after the
 /// first such free it raises that threshold to the freed size, and later 19 MiB blocks come from
@@ -166,7 +94,7 @@ fn busy() -> AppError {
     }
 }
 
-/// Runs `work` on a hashing thread once a hasher is free, with that hasher's memory; or answers
+/// Runs `work` on the blocking pool once a hasher is free, with that hasher's memory; or answers
 /// 429 after [`QUEUE_WAIT`].
 async fn with_hasher<T: Send + 'static>(
     work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
@@ -175,8 +103,7 @@ async fn with_hasher<T: Send + 'static>(
         .await
         .map_err(|_| busy())?
         .map_err(|e| crate::server::error::internal("password hashers closed", e))?;
-    let (reply, out) = oneshot::channel();
-    let job: Job = Box::new(move || {
+    let out = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let pooled = HASHERS.memory.lock().map(|mut m| m.pop()).ok().flatten();
         let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); params().block_count()]);
@@ -184,15 +111,11 @@ async fn with_hasher<T: Send + 'static>(
         if let Ok(mut pool) = HASHERS.memory.lock() {
             pool.push(blocks);
         }
-        let _ = reply.send(out);
-    });
-    HASHERS
-        .jobs
-        .send(job)
-        .map_err(|_| crate::server::error::internal("password hashers", "all threads ended"))?;
-    let out = out.await;
+        out
+    })
+    .await;
     release_when_quiet();
-    out.map_err(|_| crate::server::error::internal("password hashing", "the hasher panicked"))
+    Ok(out?)
 }
 
 /// Argon2 of `password` with this salt and these settings, computed in `blocks` (or in a block
@@ -353,26 +276,6 @@ mod tests {
                 .await
                 .unwrap()
         );
-    }
-
-    /// Hashing runs on its own threads at [`HASHER_NICE`], never on an async worker: beside
-    /// them it takes only the CPU that serving requests leaves (`bench/run storm`).
-    #[cfg(target_os = "linux")]
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn hashing_runs_on_its_own_threads_at_a_lower_priority() {
-        let (name, nice) = with_hasher(|_| {
-            let name = std::thread::current().name().map(str::to_string);
-            (name, thread_nice())
-        })
-        .await
-        .unwrap();
-        assert!(
-            name.as_deref().is_some_and(|n| n.starts_with("argon2-")),
-            "{name:?}"
-        );
-        assert!(nice >= HASHER_NICE, "hashing at nice {nice}");
-        // The async workers keep the priority they had.
-        assert!(thread_nice() < HASHER_NICE || thread_nice() == nice);
     }
 
     /// More hashes than hashers at once: all complete, never more than `hashers()` blocks exist.
