@@ -32,10 +32,7 @@ async fn plan(db: &super::super::Db, line: &str, before: Option<i64>) -> String 
         q.fetch_all(p).await
     })
     .unwrap();
-    rows.into_iter()
-        .map(|r| r.3)
-        .collect::<Vec<_>>()
-        .join("; ")
+    rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
 }
 
 #[tokio::test]
@@ -50,7 +47,10 @@ async fn viewer_queries_read_an_index_in_seq_order() {
             "actor:user0007 action:login.failed since:2026-11-21",
             "audit_events_actor_action_seq",
         ),
-        ("actor:user0007 action:login.failed", "audit_events_actor_action_seq"),
+        (
+            "actor:user0007 action:login.failed",
+            "audit_events_actor_action_seq",
+        ),
         ("target:alice", "audit_events_target_seq"),
         ("session:s-1", "audit_events_session_seq"),
         ("", "audit_events_seq"),
