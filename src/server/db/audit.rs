@@ -462,7 +462,11 @@ pub async fn search(
 ) -> sqlx::Result<Vec<crate::model::audit::AuditEntry>> {
     let (sql, args) = search_sql(query, before, limit);
     crate::on_pool!(&db.read, |p| {
-        let mut q = sqlx::query_as(&sql);
+        // Not a cached prepared statement: PostgreSQL plans a cached one generically after five
+        // runs, blind to the values, and its generic plan for `action = $1` walks the whole log
+        // newest first (266 ms for an action with no events in a million, against 0.06 ms with
+        // the value known). Planning each search costs about 0.3 ms.
+        let mut q = sqlx::query_as(&sql).persistent(false);
         for arg in &args {
             q = match arg {
                 Arg::Text(s) => q.bind(s.as_str()),
@@ -472,3 +476,6 @@ pub async fn search(
         q.fetch_all(p).await
     })
 }
+
+#[cfg(test)]
+mod tests;
