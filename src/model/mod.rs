@@ -24,7 +24,7 @@ pub mod users;
 mod value;
 
 pub use dto::{Flash, SecretMeta, UserInfo};
-pub use error::{AppError, FieldError};
+pub use error::{AppError, Code, FieldError, RuleError};
 pub use limits::Limits;
 pub use names::{Password, SecretName, Username};
 pub use value::{Description, SecretValue};

@@ -2,7 +2,7 @@
 //! JavaScript). Field sizes are capped while reading, so an oversized upload is refused without
 //! being held in memory.
 
-use crate::model::{AppError, FieldError, SecretValue};
+use crate::model::{AppError, Code, FieldError, RuleError, SecretValue};
 use leptos::server_fn::codec::MultipartData;
 use zeroize::Zeroizing;
 
@@ -79,29 +79,39 @@ pub async fn read_secret_form(data: MultipartData, max_value: usize) -> SecretFo
         let too_long = |field: &str| {
             FieldError::new(
                 field,
-                format!(
-                    "Value must be at most {} KiB ({max_value} bytes).",
-                    max_value / 1024
+                RuleError::new(
+                    Code::TooLong,
+                    format!(
+                        "Value must be at most {} KiB ({max_value} bytes).",
+                        max_value / 1024
+                    ),
                 ),
             )
         };
         match (name.as_str(), read) {
             ("value", Read::TooLong) | ("file", Read::TooLong) => errors.push(too_long("value")),
-            ("name" | "description", Read::TooLong) => {
-                errors.push(FieldError::new(&name, format!("{name} is far too long.")))
-            }
+            ("name" | "description", Read::TooLong) => errors.push(FieldError::new(
+                &name,
+                RuleError::new(Code::TooLong, format!("{name} is far too long.")),
+            )),
             ("name", Read::Ok(b)) => form.name = text(b).unwrap_or_default(),
             ("description", Read::Ok(b)) => form.description = text(b).unwrap_or_default(),
             ("text_area", Read::Ok(b)) => from_text_area = b.as_slice() == b"true",
             ("value", Read::Ok(b)) => match text(b) {
                 Some(v) => typed = Some(SecretValue::new(v)),
-                None => errors.push(FieldError::new("value", "Value must be UTF-8 text.")),
+                None => errors.push(FieldError::new(
+                    "value",
+                    RuleError::new(Code::NotUtf8, "Value must be UTF-8 text."),
+                )),
             },
             ("file", Read::Ok(b)) if !b.is_empty() => match text(b) {
                 Some(v) => file = Some(SecretValue::new(v)),
                 None => errors.push(FieldError::new(
                     "value",
-                    "The uploaded file must be UTF-8 text (binary files are not supported).",
+                    RuleError::new(
+                        Code::NotUtf8,
+                        "The uploaded file must be UTF-8 text (binary files are not supported).",
+                    ),
                 )),
             },
             _ => {}
