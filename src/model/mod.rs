@@ -16,6 +16,8 @@ pub mod namespace_secrets;
 pub mod paging;
 pub mod projects;
 pub mod propagation;
+#[cfg(test)]
+pub(crate) mod proptests;
 pub mod references;
 pub mod rules;
 pub mod session;
