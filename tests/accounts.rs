@@ -98,11 +98,17 @@ async fn first_account_is_admin_and_signup_follows_config(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["field"].as_str().unwrap().to_string())
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["field"].as_str().unwrap(),
+                f["code"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         fields,
-        vec!["username", "password"],
+        vec!["username:too_short", "password:too_short"],
         "both problems reported at once"
     );
 }

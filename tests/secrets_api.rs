@@ -549,8 +549,9 @@ async fn parallel_creates_keep_their_own_outcomes_and_the_limit(backend: Backend
                 alice_created += 1;
             }
             (_, 200) => alice_created += 1,
-            (_, 422) => assert!(
-                r.body.contains("100 secrets, the most allowed"),
+            (_, 422) => assert_eq!(
+                r.json()["fields"][0]["code"],
+                "limit_exceeded",
                 "{}",
                 r.body
             ),

@@ -53,7 +53,7 @@ pub async fn admin_projects_page(
             ),
             None,
         ),
-        Err(e) => (Page::default(), Some(e)),
+        Err(e) => (Page::default(), Some(e.message)),
     };
     Ok(ProjectsPageData {
         q,

@@ -164,7 +164,10 @@ mod tests {
             refused.fields(),
             [FieldError::new(
                 "name",
-                "You already have a secret named A."
+                crate::model::RuleError::new(
+                    crate::model::Code::Conflict,
+                    "You already have a secret named A."
+                )
             )]
         );
         assert_eq!(ClientError::from_reply(422, "{}").exit_code(), 3);
@@ -212,5 +215,16 @@ mod tests {
         assert_eq!(json["error"], "refused");
         assert_eq!(json["status"], 422);
         assert_eq!(json["fields"][1]["field"], "mount_dir");
+    }
+
+    #[test]
+    fn field_codes_reach_scripts() {
+        let body = r#"{"error":"validation","message":"name: Name is required.","fields":[
+            {"field":"name","code":"required","message":"Name is required."}],"code":"validation_failed"}"#;
+        let e = ClientError::from_reply(422, body);
+        assert_eq!(e.fields()[0].code, crate::model::Code::Required);
+        assert_eq!(e.json()["fields"][0]["code"], "required");
+        // The text for people is as before.
+        assert_eq!(e.text(), "lockbox: name: Name is required.");
     }
 }

@@ -2,7 +2,7 @@
 //! the cursor that pages through them newest first, and what a row shows (names and modes of
 //! what each session received, never values). Pure, so the page and the server share it.
 
-use super::{session::SessionInfo, FieldError};
+use super::{session::SessionInfo, Code, FieldError, RuleError};
 use serde::{Deserialize, Serialize};
 
 /// How many sessions one page lists.
@@ -60,15 +60,18 @@ impl StatusFilter {
         }
     }
 
-    fn parse(raw: &str) -> Result<Self, String> {
+    fn parse(raw: &str) -> Result<Self, RuleError> {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == raw)
             .ok_or_else(|| {
                 let known: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "Status {raw:?} is not one of {} (or empty for any).",
-                    known.join(", ")
+                RuleError::new(
+                    Code::InvalidChoice,
+                    format!(
+                        "Status {raw:?} is not one of {} (or empty for any).",
+                        known.join(", ")
+                    ),
                 )
             })
     }
@@ -88,8 +91,13 @@ impl Cursor {
         format!("{}.{}", self.at, self.id)
     }
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let bad = || "This page link is not valid: start again from the first page.".to_string();
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
+        let bad = || {
+            RuleError::new(
+                Code::InvalidCursor,
+                "This page link is not valid: start again from the first page.",
+            )
+        };
         let (at, id) = raw.split_once('.').ok_or_else(bad)?;
         let at = at.parse::<i64>().map_err(|_| bad())?;
         // Session ids are UUIDs: anything else is not a cursor this server made.
@@ -141,7 +149,10 @@ fn text(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> 
     if t.chars().count() > MAX_FILTER {
         errors.push(FieldError::new(
             field,
-            format!("The {field} filter may be at most {MAX_FILTER} characters."),
+            RuleError::new(
+                Code::TooLong,
+                format!("The {field} filter may be at most {MAX_FILTER} characters."),
+            ),
         ));
         return None;
     }

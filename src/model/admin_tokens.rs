@@ -1,7 +1,7 @@
 //! The admin's view of every user's personal access tokens: owner, name, scopes, expiry, last
 //! use (never the token or its hash), filtered by owner and paged by cursor, newest first.
 
-use super::{admin_sessions::Cursor, tokens::TokenInfo, FieldError};
+use super::{admin_sessions::Cursor, tokens::TokenInfo, Code, FieldError, RuleError};
 use serde::{Deserialize, Serialize};
 
 /// How many tokens one page lists.
@@ -38,7 +38,10 @@ pub fn filter(user: &str, after: &str) -> Result<TokenFilter, Vec<FieldError>> {
     if user.chars().count() > 128 {
         errors.push(FieldError::new(
             "user",
-            "The user filter may be at most 128 characters.",
+            RuleError::new(
+                Code::TooLong,
+                "The user filter may be at most 128 characters.",
+            ),
         ));
     }
     let after = match after.trim() {

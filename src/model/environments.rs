@@ -2,7 +2,7 @@
 //! `lockbox environments add`: one function, [`validate`], checks both, so both refuse the same
 //! inputs with the same messages, each naming its field. Pure, so it can run anywhere.
 
-use super::{projects, rules, FieldError};
+use super::{projects, rules, Code, FieldError, RuleError};
 use serde::{Deserialize, Serialize};
 
 /// The most words a container command, or arguments, may have.
@@ -59,75 +59,100 @@ pub fn lines(raw: &str) -> Vec<String> {
 }
 
 /// An environment's name: a DNS-1123 label (it appears in labels and the admin UI).
-pub fn name(name: &str) -> Result<(), String> {
-    rules::dns1123_label(name).map_err(|m| format!("Environment name {name:?} {m}."))
+pub fn name(name: &str) -> Result<(), RuleError> {
+    rules::dns1123_label(name)
+        .map_err(|e| e.map_message(|m| format!("Environment name {name:?} {m}.")))
 }
 
-fn image(image: &str) -> Result<(), String> {
+fn image(image: &str) -> Result<(), RuleError> {
     if image.is_empty() {
-        return Err("Image is required (a container image reference, such as \
-                    docker.io/library/busybox:1.37)."
-            .into());
+        return Err(RuleError::new(
+            Code::Required,
+            "Image is required (a container image reference, such as \
+             docker.io/library/busybox:1.37).",
+        ));
     }
     if image.len() > MAX_IMAGE {
-        return Err(format!("Image may be at most {MAX_IMAGE} characters."));
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!("Image may be at most {MAX_IMAGE} characters."),
+        ));
     }
     if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "Image {image:?} must be an image reference without spaces."
+        return Err(RuleError::new(
+            Code::InvalidCharacter,
+            format!("Image {image:?} must be an image reference without spaces."),
         ));
     }
     Ok(())
 }
 
-fn port(raw: &str) -> Result<Option<u16>, String> {
+fn port(raw: &str) -> Result<Option<u16>, RuleError> {
     if raw.is_empty() {
         return Ok(None);
     }
     match raw.parse::<u16>() {
         Ok(p) if p > 0 => Ok(Some(p)),
-        _ => Err(format!(
-            "Port must be a whole number from 1 to 65535, or empty for none (not {raw:?})."
+        _ => Err(RuleError::new(
+            Code::NotAPort,
+            format!(
+                "Port must be a whole number from 1 to 65535, or empty for none (not {raw:?})."
+            ),
         )),
     }
 }
 
-fn words(label: &str, words: &[String]) -> Result<(), String> {
+fn words(label: &str, words: &[String]) -> Result<(), RuleError> {
     if words.len() > MAX_WORDS {
-        return Err(format!(
-            "{label} may have at most {MAX_WORDS} entries (it has {}).",
-            words.len()
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!(
+                "{label} may have at most {MAX_WORDS} entries (it has {}).",
+                words.len()
+            ),
         ));
     }
     if let Some(i) = words.iter().position(|w| w.len() > MAX_WORD_BYTES) {
-        return Err(format!(
-            "{label} entry {} is longer than {} KiB.",
-            i + 1,
-            MAX_WORD_BYTES / 1024
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!(
+                "{label} entry {} is longer than {} KiB.",
+                i + 1,
+                MAX_WORD_BYTES / 1024
+            ),
         ));
     }
     if let Some(i) = words.iter().position(|w| w.contains('\0')) {
-        return Err(format!("{label} entry {} contains a NUL character.", i + 1));
+        return Err(RuleError::new(
+            Code::NulByte,
+            format!("{label} entry {} contains a NUL character.", i + 1),
+        ));
     }
     Ok(())
 }
 
-fn local_command(c: &str) -> Result<(), String> {
+fn local_command(c: &str) -> Result<(), RuleError> {
     if c.len() > MAX_LOCAL_COMMAND {
-        return Err(format!(
-            "Local command may be at most {} KiB.",
-            MAX_LOCAL_COMMAND / 1024
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!(
+                "Local command may be at most {} KiB.",
+                MAX_LOCAL_COMMAND / 1024
+            ),
         ));
     }
     if c.contains('\0') {
-        return Err("Local command contains a NUL character.".into());
+        return Err(RuleError::new(
+            Code::NulByte,
+            "Local command contains a NUL character.",
+        ));
     }
     Ok(())
 }
 
 /// A Kubernetes quantity as resources use them: a decimal number with an optional suffix
 /// (`500m`, `0.5`, `2`, `256Mi`, `1G`, `1e3`).
-fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, String> {
+fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, RuleError> {
     if raw.is_empty() {
         return Ok(None);
     }
@@ -148,8 +173,9 @@ fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, Str
     if raw.len() <= 64 && number_ok && suffix_ok {
         Ok(Some(raw.to_string()))
     } else {
-        Err(format!(
-            "{label} must be a Kubernetes quantity such as {example} (not {raw:?})."
+        Err(RuleError::new(
+            Code::NotAQuantity,
+            format!("{label} must be a Kubernetes quantity such as {example} (not {raw:?})."),
         ))
     }
 }
@@ -158,7 +184,7 @@ fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, Str
 /// quantities are taken as typed but for surrounding spaces.
 pub fn validate(form: &EnvironmentForm) -> Result<EnvironmentSpec, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut check = |field: &str, r: Result<(), String>| {
+    let mut check = |field: &str, r: Result<(), RuleError>| {
         if let Err(m) = r {
             errors.push(FieldError::new(field, m));
         }
@@ -168,7 +194,8 @@ pub fn validate(form: &EnvironmentForm) -> Result<EnvironmentSpec, Vec<FieldErro
     let description = form.description.trim();
     check(
         "description",
-        projects::description(description).map_err(|m| m.replace("A description", "Description")),
+        projects::description(description)
+            .map_err(|e| e.map_message(|m| m.replace("A description", "Description"))),
     );
     let image_ = form.image.trim();
     check("image", image(image_));
@@ -242,44 +269,52 @@ mod tests {
     fn each_rule_names_its_field() {
         type Case = (fn(&mut EnvironmentForm), &'static str, &'static str);
         let cases: &[Case] = &[
-            (|f| f.name = "Bad_Name".into(), "name", "lower-case"),
-            (|f| f.name = String::new(), "name", "1 to 63"),
-            (|f| f.image = String::new(), "image", "Image is required"),
-            (|f| f.image = "a b".into(), "image", "without spaces"),
-            (|f| f.port = "0".into(), "port", "1 to 65535"),
-            (|f| f.port = "http".into(), "port", "1 to 65535"),
-            (|f| f.port = "70000".into(), "port", "1 to 65535"),
+            (
+                |f| f.name = "Bad_Name".into(),
+                "name",
+                "not_a_dns1123_label",
+            ),
+            (|f| f.name = String::new(), "name", "required"),
+            (|f| f.image = String::new(), "image", "required"),
+            (|f| f.image = "a b".into(), "image", "invalid_character"),
+            (|f| f.port = "0".into(), "port", "not_a_port"),
+            (|f| f.port = "http".into(), "port", "not_a_port"),
+            (|f| f.port = "70000".into(), "port", "not_a_port"),
             (
                 |f| f.cpu_request = "lots".into(),
                 "cpu_request",
-                "CPU request",
+                "not_a_quantity",
             ),
             (
                 |f| f.memory_limit = "1 Gi".into(),
                 "memory_limit",
-                "Memory limit",
+                "not_a_quantity",
             ),
             (
                 |f| f.memory_limit = ".5Gi".into(),
                 "memory_limit",
-                "quantity",
+                "not_a_quantity",
             ),
             (
                 |f| f.description = "x".repeat(501),
                 "description",
-                "Description must",
+                "too_long",
             ),
-            (|f| f.command = vec!["a\0b".into()], "command", "NUL"),
-            (|f| f.args = vec![String::new(); 65], "args", "at most 64"),
-            (|f| f.local_command = "a\0".into(), "local_command", "NUL"),
+            (|f| f.command = vec!["a\0b".into()], "command", "nul_byte"),
+            (|f| f.args = vec![String::new(); 65], "args", "too_long"),
+            (
+                |f| f.local_command = "a\0".into(),
+                "local_command",
+                "nul_byte",
+            ),
         ];
-        for (edit, field, says) in cases {
+        for (edit, field, code) in cases {
             let mut f = good();
             edit(&mut f);
             let errors = validate(&f).unwrap_err();
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].field, *field, "{errors:?}");
-            assert!(errors[0].message.contains(says), "{errors:?}");
+            assert_eq!(errors[0].code, *code, "{errors:?}");
         }
     }
 

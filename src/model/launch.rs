@@ -7,7 +7,7 @@ use super::{
     extra_env::{self, EnvSource, ExtraEnv},
     projects,
     session::{self, Injection, SecretChoice},
-    FieldError, SecretName,
+    Code, FieldError, RuleError, SecretName,
 };
 
 /// Top-level directories a session may not mount secrets into (or under). `/var/run` is
@@ -22,35 +22,54 @@ pub const MAX_MOUNT_DIR: usize = 1024;
 
 /// Checks a mount directory and returns it normalised (no empty or `.` components, no trailing
 /// slash). The rules compare whole path components, so `/binary` is allowed while `/bin/x` is not.
-pub fn mount_dir(raw: &str) -> Result<String, String> {
+pub fn mount_dir(raw: &str) -> Result<String, RuleError> {
+    let refuse = |code, message: &str| Err(RuleError::new(code, message));
     if raw.is_empty() {
-        return Err("Mount directory is required.".into());
+        return refuse(Code::Required, "Mount directory is required.");
     }
     if raw.len() > MAX_MOUNT_DIR {
-        return Err(format!(
-            "Mount directory must be at most {MAX_MOUNT_DIR} bytes."
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!("Mount directory must be at most {MAX_MOUNT_DIR} bytes."),
         ));
     }
     if raw.chars().any(char::is_control) {
-        return Err("Mount directory must not contain control characters.".into());
+        return refuse(
+            Code::ControlCharacter,
+            "Mount directory must not contain control characters.",
+        );
     }
     if !raw.starts_with('/') {
-        return Err("Mount directory must be an absolute path (starting with /).".into());
+        return refuse(
+            Code::NotAbsolute,
+            "Mount directory must be an absolute path (starting with /).",
+        );
     }
     let mut parts = Vec::new();
     for part in raw.split('/') {
         match part {
             "" | "." => {}
-            ".." => return Err("Mount directory must not contain '..'.".into()),
+            ".." => {
+                return refuse(
+                    Code::ParentDirectory,
+                    "Mount directory must not contain '..'.",
+                )
+            }
             // NAME_MAX: a longer component could never be created.
             long if long.len() > 255 => {
-                return Err("Each part of the mount directory must be at most 255 bytes.".into())
+                return refuse(
+                    Code::TooLong,
+                    "Each part of the mount directory must be at most 255 bytes.",
+                )
             }
             _ => parts.push(part),
         }
     }
     let Some(first) = parts.first() else {
-        return Err("Mount directory must not be / (the root).".into());
+        return refuse(
+            Code::RootDirectory,
+            "Mount directory must not be / (the root).",
+        );
     };
     let system = SYSTEM_DIRS.contains(first) || (parts.len() >= 2 && parts[..2] == ["var", "run"]);
     if system {
@@ -59,8 +78,9 @@ pub fn mount_dir(raw: &str) -> Result<String, String> {
         } else {
             format!("/{first}")
         };
-        return Err(format!(
-            "Mount directory must not be inside the system directory {dir}."
+        return Err(RuleError::new(
+            Code::SystemDirectory,
+            format!("Mount directory must not be inside the system directory {dir}."),
         ));
     }
     Ok(format!("/{}", parts.join("/")))
@@ -148,24 +168,34 @@ pub fn validate(
     if ctx.project.is_none() {
         errors.push(FieldError::new(
             "project",
-            projects::unknown_message(projects::chosen(form.project)),
+            RuleError::new(
+                Code::Unknown,
+                projects::unknown_message(projects::chosen(form.project)),
+            ),
         ));
     }
     match ctx.environment {
         None => errors.push(FieldError::new(
             "environment",
             if form.environment.trim().is_empty() {
-                "Choose an environment.".to_string()
+                RuleError::new(Code::Required, "Choose an environment.")
             } else {
-                format!("There is no environment named {:?}.", form.environment)
+                RuleError::new(
+                    Code::Unknown,
+                    format!("There is no environment named {:?}.", form.environment),
+                )
             },
         )),
         Some(env) if ctx.backend == Backend::Local && !env.runs_locally => {
             errors.push(FieldError::new(
                 "environment",
-                format!(
-                    "The environment {} has no local command, so it cannot run on this server.",
-                    env.name
+                RuleError::new(
+                    Code::Unsupported,
+                    format!(
+                        "The environment {} has no local command, so it cannot run on this \
+                         server.",
+                        env.name
+                    ),
                 ),
             ))
         }
@@ -202,12 +232,17 @@ pub fn validate(
             }
             extra
         }
+        // One field error for the text area, its message naming every broken line; its code
+        // is the first broken line's.
         Err(lines) => {
             let text: Vec<String> = lines
                 .iter()
                 .map(|l| format!("Line {}: {}.", l.line, l.message))
                 .collect();
-            errors.push(FieldError::new("extra_env", text.join(" ")));
+            errors.push(FieldError::new(
+                "extra_env",
+                RuleError::new(lines[0].code, text.join(" ")),
+            ));
             Vec::new()
         }
     };
@@ -223,10 +258,13 @@ pub fn validate(
     if total_bytes > max {
         errors.push(FieldError::new(
             "secrets",
-            format!(
-                "Together the chosen secrets and extra values are {total_bytes} bytes; a session \
-                 can receive at most {max} bytes ({} KiB).",
-                max / 1024
+            RuleError::new(
+                Code::LimitExceeded,
+                format!(
+                    "Together the chosen secrets and extra values are {total_bytes} bytes; a \
+                     session can receive at most {max} bytes ({} KiB).",
+                    max / 1024
+                ),
             ),
         ));
     }
@@ -299,32 +337,35 @@ mod tests {
             "/./etc/x",
         ] {
             let e = mount_dir(bad).unwrap_err();
-            assert!(e.contains("system directory"), "{bad}: {e}");
+            assert_eq!(e.code, Code::SystemDirectory, "{bad}: {e}");
         }
-        assert!(mount_dir("/var/run/x").unwrap_err().contains("/var/run"));
-        assert!(mount_dir("/bin/x").unwrap_err().contains("/bin"));
+        // The message names the directory.
+        assert!(mount_dir("/var/run/x")
+            .unwrap_err()
+            .message
+            .contains("/var/run"));
+        assert!(mount_dir("/bin/x").unwrap_err().message.contains("/bin"));
     }
 
     #[test]
     fn refuses_a_component_no_file_system_can_hold() {
         let long = format!("/{}", "a".repeat(256));
-        assert!(mount_dir(&long).unwrap_err().contains("255 bytes"));
+        assert_eq!(mount_dir(&long).unwrap_err().code, Code::TooLong);
         assert!(mount_dir(&format!("/{}", "a".repeat(255))).is_ok());
     }
 
     #[test]
     fn refuses_root_relative_dotdot_and_junk() {
-        assert!(mount_dir("/").unwrap_err().contains("root"));
-        assert!(mount_dir("//").unwrap_err().contains("root"));
-        assert!(mount_dir("/.").unwrap_err().contains("root"));
-        assert!(mount_dir("secrets").unwrap_err().contains("absolute"));
-        assert!(mount_dir("./secrets").unwrap_err().contains("absolute"));
-        assert!(mount_dir("/secrets/../etc").unwrap_err().contains(".."));
-        assert!(mount_dir("/a\0b").unwrap_err().contains("control"));
-        assert!(mount_dir("").unwrap_err().contains("required"));
-        assert!(mount_dir(&format!("/{}", "a".repeat(1024)))
-            .unwrap_err()
-            .contains("1024"));
+        let code = |raw: &str| mount_dir(raw).unwrap_err().code;
+        assert_eq!(code("/"), Code::RootDirectory);
+        assert_eq!(code("//"), Code::RootDirectory);
+        assert_eq!(code("/."), Code::RootDirectory);
+        assert_eq!(code("secrets"), Code::NotAbsolute);
+        assert_eq!(code("./secrets"), Code::NotAbsolute);
+        assert_eq!(code("/secrets/../etc"), Code::ParentDirectory);
+        assert_eq!(code("/a\0b"), Code::ControlCharacter);
+        assert_eq!(code(""), Code::Required);
+        assert_eq!(code(&format!("/{}", "a".repeat(1024))), Code::TooLong);
     }
 
     /// Kubernetes' expansion of `env[].value`: `$$` becomes `$`, `$(NAME)` is replaced when NAME
@@ -450,6 +491,17 @@ mod tests {
                 "secret-0",
                 "mount_dir",
                 "extra_env"
+            ]
+        );
+        let codes: Vec<&str> = e.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "unknown",
+                "unknown",
+                "unknown",
+                "system_directory",
+                "invalid_first_character"
             ]
         );
         assert!(e[1].message.contains("no environment named \"gone\""));

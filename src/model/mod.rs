@@ -16,6 +16,8 @@ pub mod namespace_secrets;
 pub mod paging;
 pub mod projects;
 pub mod propagation;
+#[cfg(test)]
+pub(crate) mod proptests;
 pub mod references;
 pub mod rules;
 pub mod session;
@@ -24,7 +26,7 @@ pub mod users;
 mod value;
 
 pub use dto::{Flash, SecretMeta, UserInfo};
-pub use error::{AppError, FieldError};
+pub use error::{AppError, Code, FieldError, RuleError};
 pub use limits::Limits;
 pub use names::{Password, SecretName, Username};
 pub use value::{Description, SecretValue};

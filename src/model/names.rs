@@ -1,5 +1,6 @@
 //! Names people type: secret names, usernames and passwords, with their rules.
 
+use super::{Code, RuleError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -26,32 +27,40 @@ fn describe_char(c: char) -> String {
 pub struct SecretName(String);
 
 impl SecretName {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
         let mut chars = raw.chars();
         let Some(first) = chars.next() else {
-            return Err("Name is required.".into());
+            return Err(RuleError::new(Code::Required, "Name is required."));
         };
         let count = raw.chars().count();
         if count > MAX_SECRET_NAME {
-            return Err(format!(
-                "Name must be at most {MAX_SECRET_NAME} characters (it has {count})."
+            return Err(RuleError::new(
+                Code::TooLong,
+                format!("Name must be at most {MAX_SECRET_NAME} characters (it has {count})."),
             ));
         }
         if !(first.is_ascii_alphabetic() || first == '_') {
-            return Err(format!(
-                "Name must start with a letter A–Z or an underscore, not {}.",
-                describe_char(first)
+            return Err(RuleError::new(
+                Code::InvalidFirstCharacter,
+                format!(
+                    "Name must start with a letter A–Z or an underscore, not {}.",
+                    describe_char(first)
+                ),
             ));
         }
         if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
-            return Err(format!(
-                "Name may contain only letters A–Z, digits and underscores, not {}.",
-                describe_char(bad)
+            return Err(RuleError::new(
+                Code::InvalidCharacter,
+                format!(
+                    "Name may contain only letters A–Z, digits and underscores, not {}.",
+                    describe_char(bad)
+                ),
             ));
         }
         if raw.to_ascii_uppercase().starts_with(RESERVED_PREFIX) {
-            return Err(format!(
-                "Names starting with {RESERVED_PREFIX} are reserved for Lockbox."
+            return Err(RuleError::new(
+                Code::ReservedPrefix,
+                format!("Names starting with {RESERVED_PREFIX} are reserved for Lockbox."),
             ));
         }
         Ok(Self(raw.to_string()))
@@ -68,8 +77,8 @@ impl SecretName {
 }
 
 impl TryFrom<String> for SecretName {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
+    type Error = RuleError;
+    fn try_from(value: String) -> Result<Self, RuleError> {
         Self::parse(&value)
     }
 }
@@ -94,28 +103,41 @@ impl Username {
     pub const MIN: usize = 3;
     pub const MAX: usize = 32;
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, RuleError> {
         let count = raw.chars().count();
         if count == 0 {
-            return Err("Username is required.".into());
+            return Err(RuleError::new(Code::Required, "Username is required."));
         }
         if !(Self::MIN..=Self::MAX).contains(&count) {
-            return Err(format!(
-                "Username must be {} to {} characters (it has {count}).",
-                Self::MIN,
-                Self::MAX
+            return Err(RuleError::new(
+                if count < Self::MIN {
+                    Code::TooShort
+                } else {
+                    Code::TooLong
+                },
+                format!(
+                    "Username must be {} to {} characters (it has {count}).",
+                    Self::MIN,
+                    Self::MAX
+                ),
             ));
         }
         if !raw.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err("Username must start with a letter or a digit.".into());
+            return Err(RuleError::new(
+                Code::InvalidFirstCharacter,
+                "Username must start with a letter or a digit.",
+            ));
         }
         if let Some(bad) = raw
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
         {
-            return Err(format!(
-                "Username may contain only letters, digits, '.', '_' and '-', not {}.",
-                describe_char(bad)
+            return Err(RuleError::new(
+                Code::InvalidCharacter,
+                format!(
+                    "Username may contain only letters, digits, '.', '_' and '-', not {}.",
+                    describe_char(bad)
+                ),
             ));
         }
         Ok(Self(raw.to_string()))
@@ -138,18 +160,21 @@ impl Password {
     pub const MIN: usize = 12;
     pub const MAX_BYTES: usize = 1024;
 
-    pub fn check_new(raw: &str) -> Result<(), String> {
+    pub fn check_new(raw: &str) -> Result<(), RuleError> {
         let count = raw.chars().count();
         if count < Self::MIN {
-            return Err(format!(
-                "Password must be at least {} characters (it has {count}).",
-                Self::MIN
+            return Err(RuleError::new(
+                Code::TooShort,
+                format!(
+                    "Password must be at least {} characters (it has {count}).",
+                    Self::MIN
+                ),
             ));
         }
         if raw.len() > Self::MAX_BYTES {
-            return Err(format!(
-                "Password must be at most {} bytes.",
-                Self::MAX_BYTES
+            return Err(RuleError::new(
+                Code::TooLong,
+                format!("Password must be at most {} bytes.", Self::MAX_BYTES),
             ));
         }
         Ok(())
@@ -161,7 +186,35 @@ mod tests {
     use super::*;
 
     fn err(raw: &str) -> String {
-        SecretName::parse(raw).expect_err(raw)
+        SecretName::parse(raw).expect_err(raw).message
+    }
+
+    fn code(raw: &str) -> Code {
+        SecretName::parse(raw).expect_err(raw).code
+    }
+
+    #[test]
+    fn each_name_rule_has_its_code() {
+        assert_eq!(code(""), Code::Required);
+        assert_eq!(code(&"a".repeat(65)), Code::TooLong);
+        assert_eq!(code("1abc"), Code::InvalidFirstCharacter);
+        assert_eq!(code("a-b"), Code::InvalidCharacter);
+        assert_eq!(code("a\0b"), Code::InvalidCharacter);
+        assert_eq!(code("lockbox_x"), Code::ReservedPrefix);
+        let user = |raw: &str| Username::parse(raw).unwrap_err().code;
+        assert_eq!(user(""), Code::Required);
+        assert_eq!(user("ab"), Code::TooShort);
+        assert_eq!(user(&"a".repeat(33)), Code::TooLong);
+        assert_eq!(user(".abc"), Code::InvalidFirstCharacter);
+        assert_eq!(user("ab c"), Code::InvalidCharacter);
+        assert_eq!(
+            Password::check_new("short").unwrap_err().code,
+            Code::TooShort
+        );
+        assert_eq!(
+            Password::check_new(&"x".repeat(1025)).unwrap_err().code,
+            Code::TooLong
+        );
     }
 
     #[test]
@@ -245,16 +298,13 @@ mod tests {
     fn username_rules() {
         assert!(Username::parse("alice").is_ok());
         assert!(Username::parse("a.b-c_d9").is_ok());
-        assert!(Username::parse("").unwrap_err().contains("required"));
-        assert!(Username::parse("ab").unwrap_err().contains("3 to 32"));
-        assert!(Username::parse(&"a".repeat(33))
-            .unwrap_err()
-            .contains("3 to 32"));
-        assert!(Username::parse(".abc").unwrap_err().contains("start with"));
-        assert!(Username::parse("ab c").unwrap_err().contains("a space"));
-        assert!(Username::parse("\u{0430}lice")
-            .unwrap_err()
-            .contains("start with"));
+        let msg = |raw: &str| Username::parse(raw).unwrap_err().message;
+        assert!(msg("").contains("required"));
+        assert!(msg("ab").contains("3 to 32"));
+        assert!(msg(&"a".repeat(33)).contains("3 to 32"));
+        assert!(msg(".abc").contains("start with"));
+        assert!(msg("ab c").contains("a space"));
+        assert!(msg("\u{0430}lice").contains("start with"));
         assert_eq!(Username::parse("Alice").unwrap().key(), "alice");
     }
 
@@ -263,9 +313,11 @@ mod tests {
         assert!(Password::check_new("correct horse").is_ok());
         assert!(Password::check_new("short")
             .unwrap_err()
+            .message
             .contains("at least 12"));
         assert!(Password::check_new(&"x".repeat(1025))
             .unwrap_err()
+            .message
             .contains("1024"));
     }
 }

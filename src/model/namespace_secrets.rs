@@ -3,7 +3,7 @@
 //! set, and what is shown of one (names, keys and sizes, never a value). Pure, so the command
 //! line, the admin API and the admin pages agree.
 
-use super::{references, rules, FieldError, SecretValue};
+use super::{references, rules, Code, FieldError, RuleError, SecretValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -64,11 +64,17 @@ pub fn scope(project: &str, cluster: bool) -> Result<Scope, FieldError> {
         ("", true) => Ok(Scope::Cluster),
         ("", false) => Err(FieldError::new(
             "project",
-            "Choose a project, or cluster scope for a secret every project sees.",
+            RuleError::new(
+                Code::Required,
+                "Choose a project, or cluster scope for a secret every project sees.",
+            ),
         )),
         (_, true) => Err(FieldError::new(
             "project",
-            "Choose a project or cluster scope, not both.",
+            RuleError::new(
+                Code::InvalidChoice,
+                "Choose a project or cluster scope, not both.",
+            ),
         )),
         (p, false) => Ok(Scope::Project(p.to_string())),
     }
@@ -76,16 +82,19 @@ pub fn scope(project: &str, cluster: bool) -> Result<Scope, FieldError> {
 
 /// A namespace secret's name: a Kubernetes Secret name (a DNS-1123 subdomain), and not one a
 /// reference would be refused by (Lockbox's session Secrets).
-pub fn name(n: &str) -> Result<(), String> {
+pub fn name(n: &str) -> Result<(), RuleError> {
     if n.is_empty() {
-        return Err("Enter a secret name.".into());
+        return Err(RuleError::new(Code::Required, "Enter a secret name."));
     }
-    rules::dns1123_subdomain(n).map_err(|m| format!("A secret name {m}."))?;
+    rules::dns1123_subdomain(n).map_err(|e| e.map_message(|m| format!("A secret name {m}.")))?;
     if references::is_session_object_name(n) {
-        return Err(format!(
-            "A secret name must not start with {}: that is Lockbox's session Secrets' prefix, \
-             and references to it are refused.",
-            references::SESSION_PREFIX
+        return Err(RuleError::new(
+            Code::ReservedPrefix,
+            format!(
+                "A secret name must not start with {}: that is Lockbox's session Secrets' \
+                 prefix, and references to it are refused.",
+                references::SESSION_PREFIX
+            ),
         ));
     }
     Ok(())
@@ -105,33 +114,39 @@ pub fn data(data: &BTreeMap<String, SecretValue>, max_value_bytes: usize) -> Vec
     if data.is_empty() {
         errors.push(FieldError::new(
             "data",
-            "Give at least one key and its value.",
+            RuleError::new(Code::Required, "Give at least one key and its value."),
         ));
     }
     let mut total = 0usize;
     for (key, value) in data {
         total += key.len() + value.len();
-        if let Err(m) = rules::secret_key(key) {
+        if let Err(e) = rules::secret_key(key) {
             errors.push(FieldError::new(
                 &data_field(key),
-                format!("Secret key {key:?} {m}."),
+                e.map_message(|m| format!("Secret key {key:?} {m}.")),
             ));
             continue;
         }
         if value.expose().contains('\0') {
             errors.push(FieldError::new(
                 &data_field(key),
-                format!("The value of {key} must not contain NUL bytes."),
+                RuleError::new(
+                    Code::NulByte,
+                    format!("The value of {key} must not contain NUL bytes."),
+                ),
             ));
         }
         if value.len() > max_value_bytes {
             errors.push(FieldError::new(
                 &data_field(key),
-                format!(
-                    "The value of {key} must be at most {} KiB ({max_value_bytes} bytes); it has \
-                     {} bytes.",
-                    max_value_bytes / 1024,
-                    value.len()
+                RuleError::new(
+                    Code::TooLong,
+                    format!(
+                        "The value of {key} must be at most {} KiB ({max_value_bytes} bytes); \
+                         it has {} bytes.",
+                        max_value_bytes / 1024,
+                        value.len()
+                    ),
                 ),
             ));
         }
@@ -139,9 +154,12 @@ pub fn data(data: &BTreeMap<String, SecretValue>, max_value_bytes: usize) -> Vec
     if total > MAX_TOTAL_BYTES {
         errors.push(FieldError::new(
             "data",
-            format!(
-                "Together the keys and values are {total} bytes; a secret holds at most \
-                 {MAX_TOTAL_BYTES} bytes (1 MiB)."
+            RuleError::new(
+                Code::TooLong,
+                format!(
+                    "Together the keys and values are {total} bytes; a secret holds at most \
+                     {MAX_TOTAL_BYTES} bytes (1 MiB)."
+                ),
             ),
         ));
     }
@@ -178,9 +196,11 @@ mod tests {
         assert!(name("db.creds").is_ok());
         assert!(name(&"a".repeat(253)).is_ok());
         assert!(name(&"a".repeat(254)).is_err());
-        assert!(name("Team").unwrap_err().contains("lower-case"));
-        assert_eq!(name("").unwrap_err(), "Enter a secret name.");
-        assert!(name("lockbox-s-1234").unwrap_err().contains("session"));
+        assert_eq!(name("Team").unwrap_err().code, Code::NotADns1123Subdomain);
+        assert_eq!(name("").unwrap_err().code, Code::Required);
+        let session = name("lockbox-s-1234").unwrap_err();
+        assert_eq!(session.code, Code::ReservedPrefix);
+        assert!(session.message.contains("session"));
         assert!(name("lockbox-sessions").is_ok());
     }
 

@@ -27,10 +27,13 @@ impl<T> Default for Page<T> {
 
 /// The search text as matched: trimmed and lower-case; refused (with the message shown at the
 /// search field) when longer than [`MAX_SEARCH`] characters.
-pub fn search(q: &str) -> Result<String, String> {
+pub fn search(q: &str) -> Result<String, super::RuleError> {
     let q = q.trim();
     if q.chars().count() > MAX_SEARCH {
-        return Err(format!("A search must be at most {MAX_SEARCH} characters."));
+        return Err(super::RuleError::new(
+            super::Code::TooLong,
+            format!("A search must be at most {MAX_SEARCH} characters."),
+        ));
     }
     Ok(q.to_lowercase())
 }

@@ -1,7 +1,7 @@
 //! Projects: the one owner of what a project name may be and which namespace a project maps to.
 //! Pure, so the command line, the admin API, the launch form and the Kubernetes side agree.
 
-use super::rules;
+use super::{rules, Code, RuleError};
 use serde::{Deserialize, Serialize};
 
 /// The project every user may use; its namespace is `LOCKBOX_KUBE_NAMESPACE`.
@@ -13,21 +13,25 @@ pub const DEFAULT_PREFIX: &str = "lockbox-";
 
 /// A namespace prefix: empty, or lower-case letters, digits and '-' starting with a letter or
 /// digit, short enough to leave room for a one-character project name.
-pub fn prefix(p: &str) -> Result<(), String> {
+pub fn prefix(p: &str) -> Result<(), RuleError> {
     if p.is_empty() {
         return Ok(());
     }
     if p.len() >= rules::MAX_DNS1123_LABEL {
-        return Err(format!(
-            "must be at most {} characters",
-            rules::MAX_DNS1123_LABEL - 1
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!(
+                "must be at most {} characters",
+                rules::MAX_DNS1123_LABEL - 1
+            ),
         ));
     }
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     if !p.chars().all(ok_char) || p.starts_with('-') {
-        return Err(
-            "must be lower-case letters, digits and '-', starting with a letter or digit".into(),
-        );
+        return Err(RuleError::new(
+            Code::NotADns1123Label,
+            "must be lower-case letters, digits and '-', starting with a letter or digit",
+        ));
     }
     Ok(())
 }
@@ -39,37 +43,47 @@ pub fn namespace(prefix: &str, name: &str) -> String {
 
 /// A new project's name: a DNS-1123 label such that `<prefix><name>` is one too, and not the
 /// default project's name. Returns the message shown next to the name field.
-pub fn name(prefix: &str, name: &str) -> Result<(), String> {
+pub fn name(prefix: &str, name: &str) -> Result<(), RuleError> {
     if name.is_empty() {
-        return Err("Enter a project name.".into());
+        return Err(RuleError::new(Code::Required, "Enter a project name."));
     }
-    rules::dns1123_label(name).map_err(|m| format!("A project name {m}."))?;
+    rules::dns1123_label(name).map_err(|e| e.map_message(|m| format!("A project name {m}.")))?;
     let room = rules::MAX_DNS1123_LABEL - prefix.len();
     if name.len() > room {
-        return Err(format!(
-            "A project name must be at most {room} characters, so that its namespace \
-             \"{prefix}…\" is at most {} characters.",
-            rules::MAX_DNS1123_LABEL
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!(
+                "A project name must be at most {room} characters, so that its namespace \
+                 \"{prefix}…\" is at most {} characters.",
+                rules::MAX_DNS1123_LABEL
+            ),
         ));
     }
     if name == DEFAULT_PROJECT {
-        return Err("\"default\" is the default project's name; choose another.".into());
+        return Err(RuleError::new(
+            Code::ReservedName,
+            "\"default\" is the default project's name; choose another.",
+        ));
     }
     Ok(())
 }
 
 /// A project's description: at most [`MAX_DESCRIPTION`] characters, no control characters
 /// other than line breaks.
-pub fn description(d: &str) -> Result<(), String> {
+pub fn description(d: &str) -> Result<(), RuleError> {
     if d.chars().count() > MAX_DESCRIPTION {
-        return Err(format!(
-            "A description must be at most {MAX_DESCRIPTION} characters."
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!("A description must be at most {MAX_DESCRIPTION} characters."),
         ));
     }
     if d.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err("A description must not contain control characters.".into());
+        return Err(RuleError::new(
+            Code::ControlCharacter,
+            "A description must not contain control characters.",
+        ));
     }
     Ok(())
 }
@@ -82,7 +96,7 @@ const RESERVED_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public",
 /// something else: not the default project's (`default_ns`), not Lockbox's own system namespace
 /// (`system_ns`, where cluster-wide sources live), not one of Kubernetes' own (`kube-*`).
 /// Returns the message shown next to the name field.
-pub fn namespace_free(namespace: &str, default_ns: &str, system_ns: &str) -> Result<(), String> {
+pub fn namespace_free(namespace: &str, default_ns: &str, system_ns: &str) -> Result<(), RuleError> {
     let taken_by = if namespace == default_ns {
         Some("the default project's namespace")
     } else if namespace == system_ns {
@@ -93,8 +107,12 @@ pub fn namespace_free(namespace: &str, default_ns: &str, system_ns: &str) -> Res
         None
     };
     match taken_by {
-        Some(what) => Err(format!(
-            "This project's namespace would be \"{namespace}\", which is {what}; choose another name."
+        Some(what) => Err(RuleError::new(
+            Code::ReservedName,
+            format!(
+                "This project's namespace would be \"{namespace}\", which is {what}; choose \
+                 another name."
+            ),
         )),
         None => Ok(()),
     }
@@ -212,18 +230,22 @@ mod tests {
         assert!(name("lockbox-", &longest).is_ok());
         assert!(rules::dns1123_label(&namespace("lockbox-", &longest)).is_ok());
         let err = name("lockbox-", &format!("{longest}a")).unwrap_err();
-        assert!(err.contains("at most 55 characters"), "{err}");
+        assert_eq!(err.code, Code::TooLong);
+        assert!(err.message.contains("at most 55 characters"), "{err}");
         assert!(name("", &"a".repeat(63)).is_ok());
     }
 
     #[test]
     fn bad_names_say_why() {
-        assert_eq!(name("lockbox-", "").unwrap_err(), "Enter a project name.");
-        assert!(name("lockbox-", "ML").unwrap_err().contains("lower-case"));
-        assert!(name("lockbox-", "-a").unwrap_err().contains("lower-case"));
-        assert!(name("lockbox-", "a.b").unwrap_err().contains("lower-case"));
+        let code = |n: &str| name("lockbox-", n).unwrap_err().code;
+        assert_eq!(code(""), Code::Required);
+        assert_eq!(code("ML"), Code::NotADns1123Label);
+        assert_eq!(code("-a"), Code::NotADns1123Label);
+        assert_eq!(code("a.b"), Code::NotADns1123Label);
+        assert_eq!(code("default"), Code::ReservedName);
         assert!(name("lockbox-", "default")
             .unwrap_err()
+            .message
             .contains("default project"));
     }
 
@@ -249,9 +271,10 @@ mod tests {
     fn namespaces_already_in_use_are_refused() {
         assert!(namespace_free("lockbox-ml", "lockbox-sessions", "lockbox").is_ok());
         let e = namespace_free("lockbox-sessions", "lockbox-sessions", "lockbox").unwrap_err();
-        assert!(e.contains("default project's namespace"), "{e}");
+        assert_eq!(e.code, Code::ReservedName);
+        assert!(e.message.contains("default project's namespace"), "{e}");
         let e = namespace_free("lockbox", "sessions", "lockbox").unwrap_err();
-        assert!(e.contains("system namespace"), "{e}");
+        assert!(e.message.contains("system namespace"), "{e}");
         for k in [
             "kube-system",
             "kube-public",
@@ -260,7 +283,7 @@ mod tests {
             "default",
         ] {
             let e = namespace_free(k, "sessions", "lockbox").unwrap_err();
-            assert!(e.contains("reserved by Kubernetes"), "{k}: {e}");
+            assert!(e.message.contains("reserved by Kubernetes"), "{k}: {e}");
         }
     }
 

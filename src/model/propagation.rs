@@ -58,12 +58,15 @@ pub const STATES: [&str; 4] = ["synced", "conflict", "error", "skipped"];
 
 /// A state filter as typed: empty for every state, else one of [`STATES`] (the message is
 /// shown at the filter's field).
-pub fn state_filter(raw: &str) -> Result<String, String> {
+pub fn state_filter(raw: &str) -> Result<String, super::RuleError> {
     let s = raw.trim().to_lowercase();
     if s.is_empty() || STATES.contains(&s.as_str()) {
         Ok(s)
     } else {
-        Err(format!("Choose a state: {}, or any.", STATES.join(", ")))
+        Err(super::RuleError::new(
+            super::Code::InvalidChoice,
+            format!("Choose a state: {}, or any.", STATES.join(", ")),
+        ))
     }
 }
 
@@ -83,6 +86,11 @@ mod tests {
     fn state_filters() {
         assert_eq!(state_filter("").unwrap(), "");
         assert_eq!(state_filter(" Conflict ").unwrap(), "conflict");
-        assert!(state_filter("sideways").unwrap_err().contains("synced"));
+        let e = state_filter("sideways").unwrap_err();
+        assert_eq!(e.code, crate::model::Code::InvalidChoice);
+        assert!(
+            e.message.contains("synced"),
+            "the message lists the choices"
+        );
     }
 }

@@ -10,7 +10,7 @@
 
 use super::{
     extra_env::{EnvSource, ExtraEnv},
-    FieldError,
+    Code, FieldError, RuleError,
 };
 
 /// The form field references are typed in.
@@ -32,9 +32,12 @@ impl Reference<'_> {
     fn refuse(&self, why: &str) -> FieldError {
         FieldError::new(
             FIELD,
-            format!(
-                "{}=SECRET:{},{}: {why}",
-                self.variable, self.secret, self.key
+            RuleError::new(
+                Code::ReferenceRefused,
+                format!(
+                    "{}=SECRET:{},{}: {why}",
+                    self.variable, self.secret, self.key
+                ),
             ),
         )
     }

@@ -1,7 +1,7 @@
 //! Sessions as the browser and API clients see them, and the launch form's rules for chosen
 //! secrets (pure, so they can run anywhere).
 
-use super::{extra_env, rules, FieldError, SecretName};
+use super::{extra_env, rules, Code, FieldError, RuleError, SecretName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -149,21 +149,23 @@ pub use super::rules::MAX_TARGET;
 pub const MAX_INJECTIONS: usize = 100;
 
 /// A file name in the mount directory (the one rule: [`rules::file_name`]).
-pub fn check_file_name(name: &str) -> Result<(), String> {
-    rules::file_name(name).map_err(|m| format!("File name {name:?} {m}."))
+pub fn check_file_name(name: &str) -> Result<(), RuleError> {
+    rules::file_name(name).map_err(|e| e.map_message(|m| format!("File name {name:?} {m}.")))
 }
 
 /// An environment variable a secret is given to.
-pub fn check_env_target(name: &str) -> Result<(), String> {
+pub fn check_env_target(name: &str) -> Result<(), RuleError> {
     if name.len() > MAX_TARGET {
-        return Err(format!(
-            "Variable name must be at most {MAX_TARGET} characters."
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!("Variable name must be at most {MAX_TARGET} characters."),
         ));
     }
-    extra_env::check_env_name(name).map_err(|m| capitalise(&m) + ".")?;
+    extra_env::check_env_name(name).map_err(|e| e.map_message(|m| capitalise(&m) + "."))?;
     if RESERVED_ENV.contains(&name) {
-        return Err(format!(
-            "{name} is set by Lockbox itself; choose another name."
+        return Err(RuleError::new(
+            Code::ReservedName,
+            format!("{name} is set by Lockbox itself; choose another name."),
         ));
     }
     Ok(())
@@ -207,7 +209,10 @@ pub fn check_choices(
             _ => {
                 errors.push(FieldError::new(
                     &field,
-                    format!("You have no secret named {secret:?}."),
+                    RuleError::new(
+                        Code::Unknown,
+                        format!("You have no secret named {secret:?}."),
+                    ),
                 ));
                 continue;
             }
@@ -215,7 +220,7 @@ pub fn check_choices(
         if !seen_secret.insert(name.key()) {
             errors.push(FieldError::new(
                 &field,
-                format!("{name} is chosen more than once."),
+                RuleError::new(Code::Duplicate, format!("{name} is chosen more than once.")),
             ));
             continue;
         }
@@ -238,7 +243,13 @@ pub fn check_choices(
             };
             errors.push(FieldError::new(
                 &field,
-                format!("{first} and {name} are both given the {what} name {target}; names must be unique."),
+                RuleError::new(
+                    Code::Duplicate,
+                    format!(
+                        "{first} and {name} are both given the {what} name {target}; names must \
+                         be unique."
+                    ),
+                ),
             ));
             continue;
         }
@@ -252,7 +263,10 @@ pub fn check_choices(
     if out.len() > MAX_INJECTIONS {
         errors.push(FieldError::new(
             "secrets",
-            format!("A session can receive at most {MAX_INJECTIONS} secrets."),
+            RuleError::new(
+                Code::LimitExceeded,
+                format!("A session can receive at most {MAX_INJECTIONS} secrets."),
+            ),
         ));
     }
     if errors.is_empty() {
@@ -266,21 +280,24 @@ pub fn check_choices(
 pub fn check_extra_env_names(
     injections: &[Injection],
     extra: &[extra_env::ExtraEnv],
-) -> Result<(), String> {
+) -> Result<(), RuleError> {
     for e in extra {
         if RESERVED_ENV.contains(&e.name.as_str()) {
-            return Err(format!(
-                "{} is set by Lockbox itself; remove that line.",
-                e.name
+            return Err(RuleError::new(
+                Code::ReservedName,
+                format!("{} is set by Lockbox itself; remove that line.", e.name),
             ));
         }
         if let Some(i) = injections
             .iter()
             .find(|i| i.mode == InjectMode::Env && i.target == e.name)
         {
-            return Err(format!(
-                "{} is already given to the secret {}; use another name.",
-                e.name, i.secret
+            return Err(RuleError::new(
+                Code::Duplicate,
+                format!(
+                    "{} is already given to the secret {}; use another name.",
+                    e.name, i.secret
+                ),
             ));
         }
     }
@@ -371,6 +388,7 @@ mod tests {
         let e = check_choices(&rows, known).unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].field, "secret-1");
+        assert_eq!(e[0].code, Code::Duplicate);
         assert!(
             e[0].message.contains("DB_PASSWORD and API_TOKEN"),
             "{}",
@@ -404,16 +422,23 @@ mod tests {
         let e = check_choices(&rows, known).unwrap_err();
         let fields: Vec<_> = e.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["secret-0", "secret-1", "secret-2", "secret-3"]);
-        assert!(e[0].message.contains("must start with a letter"));
-        assert!(e[1].message.contains("may contain only"));
-        assert!(e[2].message.contains("set by Lockbox"));
+        let codes: Vec<_> = e.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "invalid_first_character",
+                "invalid_character",
+                "reserved_name",
+                "unknown"
+            ]
+        );
         assert!(e[3].message.contains("no secret named \"NOPE\""));
         let rows = vec![
             row("DB_PASSWORD", InjectMode::Env, ""),
             row("DB_PASSWORD", InjectMode::File, ""),
         ];
         let e = check_choices(&rows, known).unwrap_err();
-        assert!(e[0].message.contains("more than once"));
+        assert_eq!(e[0].code, Code::Duplicate);
     }
 
     #[test]
@@ -440,13 +465,14 @@ mod tests {
             target: "PGPASSWORD".into(),
         }];
         let extra = extra_env::parse("PGPASSWORD=x").unwrap();
-        assert!(check_extra_env_names(&inj, &extra)
-            .unwrap_err()
-            .contains("DB_PASSWORD"));
+        let e = check_extra_env_names(&inj, &extra).unwrap_err();
+        assert_eq!(e.code, Code::Duplicate);
+        assert!(e.message.contains("DB_PASSWORD"));
         let extra = extra_env::parse("PORT=1").unwrap();
-        assert!(check_extra_env_names(&inj, &extra)
-            .unwrap_err()
-            .contains("set by Lockbox"));
+        assert_eq!(
+            check_extra_env_names(&inj, &extra).unwrap_err().code,
+            Code::ReservedName
+        );
         let extra = extra_env::parse("OTHER=1").unwrap();
         assert!(check_extra_env_names(&inj, &extra).is_ok());
     }

@@ -5,7 +5,7 @@
 //! fixed prefix lets secret scanners recognise a leaked token; the server keeps only its
 //! SHA-256.
 
-use super::FieldError;
+use super::{Code, FieldError, RuleError};
 use serde::{Deserialize, Serialize};
 
 /// What every token starts with.
@@ -82,44 +82,57 @@ pub fn scopes_from_string(stored: &str) -> Vec<Scope> {
 
 /// A token's name: 1–64 characters after trimming, no control characters. Unique among the
 /// owner's tokens that are not revoked (the database decides that).
-pub fn check_name(raw: &str) -> Result<String, String> {
+pub fn check_name(raw: &str) -> Result<String, RuleError> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(
-            "Give the token a name, for example the machine or script that uses it.".into(),
-        );
+        return Err(RuleError::new(
+            Code::Required,
+            "Give the token a name, for example the machine or script that uses it.",
+        ));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "A token name is at most {MAX_NAME_CHARS} characters."
+        return Err(RuleError::new(
+            Code::TooLong,
+            format!("A token name is at most {MAX_NAME_CHARS} characters."),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err("A token name is one line of text, without control characters.".into());
+        return Err(RuleError::new(
+            Code::ControlCharacter,
+            "A token name is one line of text, without control characters.",
+        ));
     }
     Ok(name.to_string())
 }
 
 /// Days until expiry: empty means the default (30); otherwise a whole number from 1 to 365.
 /// There is no "never".
-pub fn check_expiry_days(raw: &str) -> Result<u32, String> {
+/// Both ways it fails are `out_of_range`.
+pub fn check_expiry_days(raw: &str) -> Result<u32, RuleError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(DEFAULT_EXPIRY_DAYS);
     }
     let days: u32 = raw.parse().map_err(|_| {
-        format!("Expiry is a whole number of days from 1 to {MAX_EXPIRY_DAYS}, not '{raw}'.")
+        RuleError::new(
+            Code::OutOfRange,
+            format!("Expiry is a whole number of days from 1 to {MAX_EXPIRY_DAYS}, not '{raw}'."),
+        )
     })?;
     if days == 0 || days > MAX_EXPIRY_DAYS {
-        return Err(format!(
-            "Expiry is from 1 to {MAX_EXPIRY_DAYS} days (tokens that never expire are not offered)."
+        return Err(RuleError::new(
+            Code::OutOfRange,
+            format!(
+                "Expiry is from 1 to {MAX_EXPIRY_DAYS} days (tokens that never expire are not \
+                 offered)."
+            ),
         ));
     }
     Ok(days)
 }
 
 /// The chosen scopes, by name; at least one.
-pub fn check_scopes(raw: &[String]) -> Result<Vec<Scope>, String> {
+pub fn check_scopes(raw: &[String]) -> Result<Vec<Scope>, RuleError> {
     let mut scopes = Vec::new();
     for word in raw
         .iter()
@@ -129,8 +142,12 @@ pub fn check_scopes(raw: &[String]) -> Result<Vec<Scope>, String> {
         match Scope::parse(word) {
             Some(s) => scopes.push(s),
             None => {
-                return Err(format!(
-                    "Unknown scope '{word}': choose from secrets:read, secrets:write, sessions."
+                return Err(RuleError::new(
+                    Code::InvalidChoice,
+                    format!(
+                        "Unknown scope '{word}': choose from secrets:read, secrets:write, \
+                         sessions."
+                    ),
                 ))
             }
         }
@@ -138,7 +155,7 @@ pub fn check_scopes(raw: &[String]) -> Result<Vec<Scope>, String> {
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() {
-        return Err("Choose at least one scope.".into());
+        return Err(RuleError::new(Code::Required, "Choose at least one scope."));
     }
     Ok(scopes)
 }
@@ -303,10 +320,10 @@ mod tests {
             check_scopes(&["secrets:write, sessions".into()]).unwrap(),
             vec![Scope::SecretsWrite, Scope::Sessions]
         );
-        assert!(check_scopes(&[]).unwrap_err().contains("at least one"));
-        assert!(check_scopes(&["admin".into()])
-            .unwrap_err()
-            .contains("'admin'"));
+        assert_eq!(check_scopes(&[]).unwrap_err().code, Code::Required);
+        let e = check_scopes(&["admin".into()]).unwrap_err();
+        assert_eq!(e.code, Code::InvalidChoice);
+        assert!(e.message.contains("'admin'"));
     }
 
     #[test]
@@ -339,10 +356,13 @@ mod tests {
         assert_eq!(check_expiry_days("").unwrap(), 30);
         assert_eq!(check_expiry_days(" 1 ").unwrap(), 1);
         assert_eq!(check_expiry_days("365").unwrap(), 365);
-        assert!(check_expiry_days("0").unwrap_err().contains("never"));
+        assert_eq!(check_expiry_days("0").unwrap_err().code, Code::OutOfRange);
         assert!(check_expiry_days("366").is_err());
         assert!(check_expiry_days("-1").is_err());
-        assert!(check_expiry_days("never").unwrap_err().contains("'never'"));
+        assert_eq!(
+            check_expiry_days("never").unwrap_err().code,
+            Code::OutOfRange
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Secret values and descriptions.
 
+use super::{Code, RuleError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use zeroize::Zeroizing;
@@ -39,20 +40,29 @@ impl SecretValue {
     }
 
     /// Checks the value rules; the message names the rule, never the value.
-    pub fn check(&self, max_bytes: usize) -> Result<(), String> {
+    pub fn check(&self, max_bytes: usize) -> Result<(), RuleError> {
         let len = self.0.len();
         if len == 0 {
-            return Err("Value is required (at least 1 byte).".into());
+            return Err(RuleError::new(
+                Code::Required,
+                "Value is required (at least 1 byte).",
+            ));
         }
         if len > max_bytes {
-            return Err(format!(
-                "Value must be at most {} KiB ({max_bytes} bytes); it has {len} bytes.",
-                max_bytes / 1024
+            return Err(RuleError::new(
+                Code::TooLong,
+                format!(
+                    "Value must be at most {} KiB ({max_bytes} bytes); it has {len} bytes.",
+                    max_bytes / 1024
+                ),
             ));
         }
         // A NUL byte cannot travel in an environment variable.
         if self.0.contains('\0') {
-            return Err("Value must not contain NUL bytes.".into());
+            return Err(RuleError::new(
+                Code::NulByte,
+                "Value must not contain NUL bytes.",
+            ));
         }
         Ok(())
     }
@@ -70,16 +80,22 @@ pub struct Description;
 impl Description {
     pub const MAX: usize = 200;
 
-    pub fn check(raw: &str) -> Result<(), String> {
+    pub fn check(raw: &str) -> Result<(), RuleError> {
         let count = raw.chars().count();
         if count > Self::MAX {
-            return Err(format!(
-                "Description must be at most {} characters (it has {count}).",
-                Self::MAX
+            return Err(RuleError::new(
+                Code::TooLong,
+                format!(
+                    "Description must be at most {} characters (it has {count}).",
+                    Self::MAX
+                ),
             ));
         }
         if raw.chars().any(char::is_control) {
-            return Err("Description must be one line without control characters.".into());
+            return Err(RuleError::new(
+                Code::ControlCharacter,
+                "Description must be one line without control characters.",
+            ));
         }
         Ok(())
     }
@@ -115,27 +131,24 @@ mod tests {
         assert!(SecretValue::new("x".into()).check(max).is_ok());
         assert!(SecretValue::new("line1\nline2\n".into()).check(max).is_ok());
         assert!(SecretValue::new("x".repeat(max)).check(max).is_ok());
-        assert!(SecretValue::new(String::new())
-            .check(max)
-            .unwrap_err()
-            .contains("required"));
-        let big = SecretValue::new("x".repeat(max + 1))
-            .check(max)
-            .unwrap_err();
-        assert!(big.contains("at most 64 KiB"), "{big}");
-        assert!(SecretValue::new("a\0b".into())
-            .check(max)
-            .unwrap_err()
-            .contains("NUL"));
+        let refused = |v: &str| SecretValue::new(v.into()).check(max).unwrap_err();
+        assert_eq!(refused("").code, Code::Required);
+        let big = refused(&"x".repeat(max + 1));
+        assert_eq!(big.code, Code::TooLong);
+        assert!(big.message.contains("at most 64 KiB"), "{big}");
+        assert_eq!(refused("a\0b").code, Code::NulByte);
     }
 
     #[test]
     fn description_rules() {
         assert!(Description::check("").is_ok());
         assert!(Description::check("Production database").is_ok());
-        assert!(Description::check(&"d".repeat(201))
-            .unwrap_err()
-            .contains("200"));
-        assert!(Description::check("a\nb").unwrap_err().contains("one line"));
+        let long = Description::check(&"d".repeat(201)).unwrap_err();
+        assert_eq!(long.code, Code::TooLong);
+        assert!(long.message.contains("200"));
+        assert_eq!(
+            Description::check("a\nb").unwrap_err().code,
+            Code::ControlCharacter
+        );
     }
 }

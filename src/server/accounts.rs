@@ -2,7 +2,7 @@
 
 use crate::server::secrets::Actor;
 use crate::{
-    model::{AppError, FieldError, Password, UserInfo, Username},
+    model::{AppError, Code, FieldError, Password, RuleError, UserInfo, Username},
     server::{
         auth::password,
         crypto::DataKey,
@@ -230,7 +230,7 @@ pub fn validate_change(current: &str, new: &str, confirm: &str) -> Result<(), Ap
     if current.is_empty() {
         errors.push(FieldError::new(
             "current_password",
-            "Current password is required.",
+            RuleError::new(Code::Required, "Current password is required."),
         ));
     }
     if let Err(m) = Password::check_new(new) {
@@ -238,13 +238,19 @@ pub fn validate_change(current: &str, new: &str, confirm: &str) -> Result<(), Ap
     } else if new == current {
         errors.push(FieldError::new(
             "new_password",
-            "New password must differ from the current one.",
+            RuleError::new(
+                Code::Unchanged,
+                "New password must differ from the current one.",
+            ),
         ));
     }
     if new != confirm {
         errors.push(FieldError::new(
             "new_password_confirm",
-            "The two new passwords differ: type the same new password twice.",
+            RuleError::new(
+                Code::Mismatch,
+                "The two new passwords differ: type the same new password twice.",
+            ),
         ));
     }
     if errors.is_empty() {
@@ -294,7 +300,10 @@ pub async fn change_password(
         drop(attempt);
         return Err(AppError::field(
             "current_password",
-            "The current password is incorrect.",
+            RuleError::new(
+                Code::IncorrectPassword,
+                "The current password is incorrect.",
+            ),
         ));
     }
     state.throttle.succeeded(attempt).await;

@@ -104,8 +104,12 @@ pub async fn page(
     q: &str,
     before: Option<i64>,
 ) -> Result<crate::model::audit::AuditPage, crate::model::AppError> {
-    let query = crate::model::audit_query::AuditQuery::parse(q)
-        .map_err(|e| crate::model::AppError::field("q", e.0))?;
+    let query = crate::model::audit_query::AuditQuery::parse(q).map_err(|e| {
+        crate::model::AppError::field(
+            "q",
+            crate::model::RuleError::new(crate::model::Code::InvalidQuery, e.0),
+        )
+    })?;
     let mut events = db::audit::search(db, &query, before, PAGE_SIZE + 1)
         .await
         .map_err(|e| crate::server::error::internal("listing audit events", e))?;

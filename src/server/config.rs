@@ -600,3 +600,88 @@ mod tests {
         assert!(!format!("{c:?}").contains("sentinel-key"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Configuration values from generated environments: a setting that is accepted means
+    //! what it says, one that is refused is named, and a key's text is never echoed.
+
+    use super::*;
+    use crate::model::proptests::{around, k8s_label, label_like};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn number() -> BoxedStrategy<String> {
+        prop_oneof![
+            "[0-9]{1,3}",
+            "[0-9]{15,22}",
+            Just(u64::MAX.to_string()),
+            "-?[0-9]{1,5}",
+        ]
+        .boxed()
+    }
+
+    fn setting() -> impl Strategy<Value = (&'static str, String)> {
+        prop_oneof![
+            number().prop_map(|v| ("LOCKBOX_SESSION_IDLE_MINUTES", v)),
+            number().prop_map(|v| ("LOCKBOX_SESSION_ABSOLUTE_HOURS", v)),
+            number().prop_map(|v| ("LOCKBOX_MAX_VALUE_BYTES", v)),
+            number().prop_map(|v| ("LOCKBOX_MAX_SESSION_BYTES", v)),
+            number().prop_map(|v| ("LOCKBOX_REWRAP_BATCH", v)),
+            around("[0-9]{1,6}[smh]?").prop_map(|v| ("LOCKBOX_PROPAGATION_RESYNC", v)),
+            around("[0-9]{3,10}-[0-9]{3,10}").prop_map(|v| ("LOCKBOX_SESSION_UIDS", v)),
+            around(label_like()).prop_map(|v| ("LOCKBOX_KUBE_NAMESPACE", v)),
+            around(label_like()).prop_map(|v| ("LOCKBOX_SYSTEM_NAMESPACE", v)),
+            around("[a-z0-9-]{0,70}").prop_map(|v| ("LOCKBOX_PROJECT_NAMESPACE_PREFIX", v)),
+            around("(true|false|on|off|1|0)").prop_map(|v| ("LOCKBOX_ALLOW_SIGNUP", v)),
+            around("(none|outbound)").prop_map(|v| ("LOCKBOX_SESSION_NETWORK", v)),
+            ".{0,40}".prop_map(|v| ("LOCKBOX_PREVIOUS_MASTER_KEYS", format!("S3NT1N3L{v}"))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn configuration_values(settings in prop::collection::vec(setting(), 0..6)) {
+            let map: HashMap<String, String> =
+                settings.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let lookup = map.clone();
+            match Env(move |name: &str| lookup.get(name).cloned()).config() {
+                Ok(c) => {
+                    let minutes = |name: &str, default: u128| {
+                        map.get(name).map_or(default, |v| v.trim().parse::<u128>().unwrap()).max(1)
+                    };
+                    prop_assert_eq!(
+                        c.session_idle.as_secs() as u128,
+                        minutes("LOCKBOX_SESSION_IDLE_MINUTES", 60) * 60,
+                        "{:?}", map
+                    );
+                    prop_assert_eq!(
+                        c.session_absolute.as_secs() as u128,
+                        minutes("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12) * 3600,
+                        "{:?}", map
+                    );
+                    prop_assert!((10..=86_400).contains(&c.propagation_resync.as_secs()));
+                    let uids = c.session_uids.clone();
+                    prop_assert!(*uids.start() >= 1000 && uids.start() <= uids.end());
+                    prop_assert!(*uids.end() < u32::MAX - 1);
+                    prop_assert!(k8s_label(&c.kube_namespace) && k8s_label(&c.system_namespace));
+                    prop_assert!(c.kube_namespace != c.system_namespace);
+                    let prefix = &c.project_namespace_prefix;
+                    prop_assert!(prefix.is_empty() || k8s_label(&format!("{prefix}a")), "{:?}", prefix);
+                    prop_assert!((1..=1_048_576).contains(&c.limits.max_value_bytes));
+                    prop_assert!((1..=10_000).contains(&c.rewrap_batch));
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    prop_assert!(!text.contains("S3NT1N3L"), "{}", text);
+                    match e {
+                        ConfigError::Invalid { name, .. } => {
+                            prop_assert!(map.contains_key(name), "{} was not set: {}", name, text)
+                        }
+                        other => prop_assert!(false, "{other}"),
+                    }
+                }
+            }
+        }
+    }
+}

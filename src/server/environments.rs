@@ -82,7 +82,7 @@ impl Environment {
 ///
 /// [`environments::name`]: crate::model::environments::name
 /// [`environments::validate`]: crate::model::environments::validate
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), crate::model::RuleError> {
     crate::model::environments::name(name)
 }
 

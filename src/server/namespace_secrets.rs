@@ -11,7 +11,7 @@ use crate::{
         extra_env::ExtraEnv,
         namespace_secrets::{self as rules, NamespaceSecretInfo, Scope},
         references::{self, SecretFacts},
-        AppError, FieldError, SecretValue,
+        AppError, Code, FieldError, RuleError, SecretValue,
     },
     server::{
         crypto::{self, DataKey},
@@ -99,7 +99,13 @@ async fn project_id(db: &Db, scope: &Scope) -> Result<Option<String>, AppError> 
             .await?
             .map(|p| Some(p.id))
             .ok_or_else(|| {
-                AppError::field("project", format!("There is no project named {name:?}."))
+                AppError::field(
+                    "project",
+                    RuleError::new(
+                        Code::Unknown,
+                        format!("There is no project named {name:?}."),
+                    ),
+                )
             }),
     }
 }

@@ -8,7 +8,7 @@ use crate::{
         projects::{
             self as rules, LaunchAccess, ProjectCreated, ProjectDetail, ProjectInfo, ProjectMember,
         },
-        AppError, FieldError, Username,
+        AppError, Code, FieldError, RuleError, Username,
     },
     server::{
         auth::session::AuthUser,
@@ -245,7 +245,10 @@ impl<'a> Projects<'a> {
         if project.is_default {
             return Err(AppError::field(
                 "name",
-                "The default project cannot be deleted: every user may use it.",
+                RuleError::new(
+                    Code::ReservedName,
+                    "The default project cannot be deleted: every user may use it.",
+                ),
             ));
         }
         let live = db::projects::count_live(self.db, &project.name).await?;
@@ -306,7 +309,10 @@ impl<'a> Projects<'a> {
         if project.is_default {
             return Err(AppError::field(
                 "name",
-                "Every user may use the default project; it has no members to add or remove.",
+                RuleError::new(
+                    Code::ReservedName,
+                    "Every user may use the default project; it has no members to add or remove.",
+                ),
             ));
         }
         let username = username.trim();
@@ -316,7 +322,13 @@ impl<'a> Projects<'a> {
         let user = db::users::by_username_key(self.db, &key)
             .await?
             .ok_or_else(|| {
-                AppError::field("username", format!("There is no user named {username:?}."))
+                AppError::field(
+                    "username",
+                    RuleError::new(
+                        Code::Unknown,
+                        format!("There is no user named {username:?}."),
+                    ),
+                )
             })?;
         Ok((project, user))
     }
@@ -359,7 +371,10 @@ impl<'a> Projects<'a> {
         if !db::projects::remove_member(self.db, &project.id, &user.id, &event).await? {
             return Err(AppError::field(
                 "username",
-                format!("{} is not a member of {}.", user.username, project.name),
+                RuleError::new(
+                    Code::Unknown,
+                    format!("{} is not a member of {}.", user.username, project.name),
+                ),
             ));
         }
         Ok(())

@@ -2,7 +2,9 @@
 //! types and only for as long as a request needs it.
 
 use crate::{
-    model::{AppError, Description, FieldError, SecretMeta, SecretName, SecretValue},
+    model::{
+        AppError, Code, Description, FieldError, RuleError, SecretMeta, SecretName, SecretValue,
+    },
     server::{
         auth::session::AuthUser,
         crypto::{self, DataKey},
@@ -124,9 +126,13 @@ pub async fn create(
         InsertOutcome::UserGone => Err(AppError::Unauthorized),
         InsertOutcome::LimitReached => Err(AppError::field(
             "name",
-            format!(
-                "You already have {} secrets, the most allowed. Delete one before adding another.",
-                limits.max_secrets_per_user
+            RuleError::new(
+                Code::LimitExceeded,
+                format!(
+                    "You already have {} secrets, the most allowed. Delete one before adding \
+                     another.",
+                    limits.max_secrets_per_user
+                ),
             ),
         )),
     }

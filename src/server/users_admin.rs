@@ -59,9 +59,12 @@ pub async fn list(db: &db::Db, q: &str, after: Option<&str>) -> Result<UserPage,
     if q.chars().count() > Username::MAX {
         return Err(AppError::field(
             "q",
-            format!(
-                "Search text must be at most {} characters (usernames are no longer).",
-                Username::MAX
+            crate::model::RuleError::new(
+                crate::model::Code::TooLong,
+                format!(
+                    "Search text must be at most {} characters (usernames are no longer).",
+                    Username::MAX
+                ),
             ),
         ));
     }

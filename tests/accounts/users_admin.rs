@@ -270,14 +270,17 @@ async fn one_time_password_must_be_replaced(backend: Backend) {
     let r = change_password(&bob, "not the password", NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["fields"][0]["field"], "current_password");
+    assert_eq!(r.json()["fields"][0]["code"], "incorrect_password");
     let r = change_password(&bob, &once, NEW_PASSWORD, "something else entirely").await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["fields"][0]["field"], "new_password_confirm");
+    assert_eq!(r.json()["fields"][0]["code"], "mismatch");
     let r = change_password(&bob, &once, "short", "short").await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["fields"][0]["field"], "new_password");
-    assert!(
-        r.body.contains("at least 12 characters"),
+    assert_eq!(
+        r.json()["fields"][0]["code"],
+        "too_short",
         "the one password rule"
     );
     assert!(!r.body.contains(&once));

@@ -208,3 +208,118 @@ pub fn run(args: RenderArgs, environment: Environment, max_session_bytes: usize)
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests {
+    //! `sessions render` over generated arguments: it never panics, and what it prints is a
+    //! YAML stream of objects whose names and variables the API server accepts.
+
+    use super::*;
+    use crate::model::proptests::{around, k8s_secret_key, k8s_subdomain, label_like};
+    use proptest::prelude::*;
+
+    fn args() -> impl Strategy<Value = RenderArgs> {
+        (
+            prop::collection::vec(
+                around("[A-D][A-D_]{0,3}(:env|:file)?(=[A-Za-z_.]{1,6})?"),
+                0..4,
+            ),
+            prop::collection::vec(
+                around("[A-Z_]{1,5}=([ -~]{0,10}|SECRET:[a-z]{1,5},[a-z.]{1,5})"),
+                0..4,
+            ),
+            prop_oneof![Just("/secrets".to_string()), around("/[a-z./]{0,20}")],
+            prop_oneof![Just("lockbox-sessions".to_string()), around(label_like())],
+            prop::option::of(0u16..3),
+            (0usize..2_000_000, any::<bool>()),
+        )
+            .prop_map(
+                |(secrets, env, mount_dir, namespace, port, (value_bytes, bad_id))| RenderArgs {
+                    environment: crate::server::environments::DEMO.into(),
+                    secrets,
+                    mount_dir,
+                    env,
+                    session_id: if bad_id {
+                        "not-a-uuid".into()
+                    } else {
+                        EXAMPLE_SESSION.into()
+                    },
+                    user_id: EXAMPLE_USER.into(),
+                    namespace,
+                    image: None,
+                    port,
+                    value_bytes,
+                },
+            )
+    }
+
+    fn names(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let (Some(serde_json::Value::String(n)), true) = (
+                    map.get("name"),
+                    map.contains_key("value") || map.contains_key("valueFrom"),
+                ) {
+                    out.push(n.clone());
+                }
+                map.values().for_each(|v| names(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| names(v, out)),
+            _ => {}
+        }
+    }
+
+    /// Every port number in an object (`containerPort`, `port`, `targetPort`).
+    fn ports(value: &serde_json::Value, out: &mut Vec<i64>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v.as_i64()) {
+                        ("containerPort" | "port" | "targetPort", Some(p)) => out.push(p),
+                        _ => ports(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| ports(v, out)),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn render_arguments(args in args()) {
+            match render(&args, Environment::demo(), 1024 * 1024) {
+                Ok(text) => {
+                    prop_assert!(!text.contains('\0'));
+                    for doc in text.split("---\n").filter(|d| !d.trim().is_empty()) {
+                        let object: serde_json::Value = serde_yaml::from_str(doc).unwrap();
+                        let mut numbers = Vec::new();
+                        ports(&object, &mut numbers);
+                        prop_assert!(numbers.iter().all(|p| (1..=65535).contains(p)), "{:?}", numbers);
+                        let name = object["metadata"]["name"].as_str().unwrap();
+                        prop_assert!(k8s_subdomain(name), "{:?}", name);
+                        if object["kind"] == "Secret" {
+                            for key in object["data"].as_object().into_iter().flat_map(|m| m.keys())
+                                .chain(object["stringData"].as_object().into_iter().flat_map(|m| m.keys()))
+                            {
+                                prop_assert!(k8s_secret_key(key), "{:?}", key);
+                            }
+                        }
+                        if object["kind"] == "Pod" {
+                            let mut env = Vec::new();
+                            for c in object["spec"]["containers"].as_array().unwrap() {
+                                names(&c["env"], &mut env);
+                            }
+                            let distinct: std::collections::BTreeSet<&String> = env.iter().collect();
+                            prop_assert_eq!(distinct.len(), env.len(), "{:?}", env);
+                            for n in &env {
+                                prop_assert!(!n.is_empty() && !n.contains('=') && n.is_ascii(), "{:?}", n);
+                            }
+                        }
+                    }
+                }
+                Err(message) => prop_assert!(!message.is_empty()),
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The most a Secret's data may hold (the API server's `MaxSecretSize`).
 pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
 
-fn ok(rule: fn(&str) -> Result<(), String>, s: &str) -> bool {
+fn ok(rule: fn(&str) -> Result<(), crate::model::RuleError>, s: &str) -> bool {
     rule(s).is_ok()
 }
 
@@ -31,7 +31,7 @@ fn check_labels(what: &str, labels: Option<&BTreeMap<String, String>>, out: &mut
 fn check_meta(
     kind: &str,
     meta: &ObjectMeta,
-    name_rule: fn(&str) -> Result<(), String>,
+    name_rule: fn(&str) -> Result<(), crate::model::RuleError>,
     rule: &str,
     out: &mut Vec<String>,
 ) {

@@ -10,7 +10,7 @@ use crate::{
         extra_env::EnvSource,
         launch::{self, KnownSecret},
         session::{EnvironmentInfo, LogChunk, SessionInfo, SessionStatus},
-        AppError, SecretValue,
+        AppError, Code, RuleError, SecretValue,
     },
     server::{
         auth::session::AuthUser,
@@ -187,7 +187,7 @@ async fn add_references(
         );
         return Err((
             "the session would receive too much".into(),
-            AppError::field("secrets", message),
+            AppError::field("secrets", RuleError::new(Code::LimitExceeded, message)),
         ));
     }
     values.0.extend(referenced);

@@ -38,7 +38,12 @@ pub async fn export(
             return Err(crate::server::projects::admins_only());
         }
         let q = params.get("q").map(String::as_str).unwrap_or("");
-        AuditQuery::parse(q).map_err(|e| AppError::field("q", e.0))
+        AuditQuery::parse(q).map_err(|e| {
+            AppError::field(
+                "q",
+                crate::model::RuleError::new(crate::model::Code::InvalidQuery, e.0),
+            )
+        })
     }
     .await;
     let query = match authorised {

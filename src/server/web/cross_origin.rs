@@ -38,7 +38,8 @@ pub fn refusal(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
 pub async fn layer(req: Request<Body>, next: Next) -> Response {
     if let Some(reason) = refusal(req.method(), req.headers()) {
         tracing::warn!(method = %req.method(), path = req.uri().path(), reason, "refused");
-        let body = serde_json::json!({ "error": "forbidden", "message": reason });
+        let body =
+            serde_json::json!({ "error": "forbidden", "message": reason, "code": "forbidden" });
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     next.run(req).await

@@ -181,6 +181,7 @@ mod tests {
             error: Some("Check the form.".into()),
             fields: vec![FieldError {
                 field: "extra_env".into(),
+                code: "malformed_line".into(),
                 message: "Line 1 is not NAME=value.".into(),
             }],
             values: values
@@ -249,6 +250,7 @@ mod tests {
         huge.fields = (0..10_000)
             .map(|i| FieldError {
                 field: format!("secrets[{i}][name]"),
+                code: "required".into(),
                 message: "Choose a name.".into(),
             })
             .collect();
