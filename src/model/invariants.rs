@@ -42,7 +42,10 @@ fn field(fields: &[String], i: usize) -> &str {
 /// A refusal's text: there must be one.
 fn refused<T, E: Display>(r: &Result<T, E>, what: &str) {
     if let Err(e) = r {
-        assert!(!e.to_string().trim().is_empty(), "{what}: a refusal without text");
+        assert!(
+            !e.to_string().trim().is_empty(),
+            "{what}: a refusal without text"
+        );
     }
 }
 
@@ -219,10 +222,18 @@ pub fn check_secret_value(data: &[u8]) {
         }
         Err(e) => {
             let other = shape.check(max).expect_err("the same shape is refused too");
-            assert_eq!(e.to_string(), other.to_string(), "a refusal depends on the value");
+            assert_eq!(
+                e.to_string(),
+                other.to_string(),
+                "a refusal depends on the value"
+            );
         }
     }
-    assert_eq!(format!("{value:?}"), format!("{shape:?}"), "Debug shows the value");
+    assert_eq!(
+        format!("{value:?}"),
+        format!("{shape:?}"),
+        "Debug shows the value"
+    );
     // Text areas: every CRLF becomes LF, nothing else changes. (A CR before a CRLF stays: a
     // browser sends every typed line break as CRLF, so it never sends "\r\r\n".)
     let restored = value.clone().from_text_area();
@@ -305,7 +316,10 @@ fn assert_extra_env_valid(entries: &[ExtraEnv]) {
                 assert!(v.len() <= extra_env::MAX_LITERAL);
             }
             EnvSource::SecretRef { secret, key } => {
-                assert!(k8s_dns1123_subdomain(secret), "{secret:?}: not a Secret name");
+                assert!(
+                    k8s_dns1123_subdomain(secret),
+                    "{secret:?}: not a Secret name"
+                );
                 assert!(k8s_secret_key(key), "{key:?}: not a Secret key");
             }
         }
@@ -429,21 +443,34 @@ const SYSTEM_DIRS: [&str; 13] = [
 fn assert_mount_dir_valid(dir: &str) {
     assert!(dir.starts_with('/') && dir.len() > 1, "{dir:?}");
     assert!(dir.len() <= launch::MAX_MOUNT_DIR);
-    assert!(!dir.ends_with('/') && !dir.contains("//"), "{dir:?} not normalised");
+    assert!(
+        !dir.ends_with('/') && !dir.contains("//"),
+        "{dir:?} not normalised"
+    );
     assert!(!dir.chars().any(char::is_control));
     let parts: Vec<&str> = dir[1..].split('/').collect();
     for p in &parts {
         assert!(!matches!(*p, "" | "." | ".."), "{dir:?}");
         assert!(p.len() <= 255);
     }
-    assert!(!SYSTEM_DIRS.contains(&parts[0]), "{dir:?} is a system directory");
-    assert!(!parts.starts_with(&["var", "run"]), "{dir:?} is a system directory");
+    assert!(
+        !SYSTEM_DIRS.contains(&parts[0]),
+        "{dir:?} is a system directory"
+    );
+    assert!(
+        !parts.starts_with(&["var", "run"]),
+        "{dir:?} is a system directory"
+    );
 }
 
 /// A file of that name in that directory stays in it.
 fn assert_inside(dir: &str, file: &str) {
     let path = Path::new(dir).join(file);
-    assert_eq!(path.parent(), Some(Path::new(dir)), "{file:?} leaves {dir:?}");
+    assert_eq!(
+        path.parent(),
+        Some(Path::new(dir)),
+        "{file:?} leaves {dir:?}"
+    );
     assert_eq!(
         path.file_name().and_then(|n| n.to_str()),
         Some(file),
@@ -523,7 +550,10 @@ pub fn check_environment(data: &[u8]) {
         Ok(spec) => {
             assert!(k8s_dns1123_label(&spec.name), "{:?}", spec.name);
             assert!(!spec.image.is_empty() && spec.image.len() <= environments::MAX_IMAGE);
-            assert!(!spec.image.chars().any(|c| c.is_whitespace() || c.is_control()));
+            assert!(!spec
+                .image
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control()));
             assert!(spec.port.is_none_or(|p| p > 0));
             for q in [
                 &spec.cpu_request,
@@ -534,7 +564,10 @@ pub fn check_environment(data: &[u8]) {
             .into_iter()
             .flatten()
             {
-                assert!(k8s_quantity(q), "{q:?}: the API server refuses this quantity");
+                assert!(
+                    k8s_quantity(q),
+                    "{q:?}: the API server refuses this quantity"
+                );
             }
             // The API server refuses a container whose request is above its limit.
             for (request, limit) in [
@@ -568,7 +601,11 @@ pub fn check_environment(data: &[u8]) {
                 cpu_limit: spec.cpu_limit.clone().unwrap_or_default(),
                 memory_limit: spec.memory_limit.clone().unwrap_or_default(),
             };
-            assert_eq!(environments::validate(&again).as_ref(), Ok(&spec), "not stable");
+            assert_eq!(
+                environments::validate(&again).as_ref(),
+                Ok(&spec),
+                "not stable"
+            );
         }
         Err(errors) => assert_fields_known(&errors, |f| ENVIRONMENT_FIELDS.contains(&f), true),
     }
@@ -694,8 +731,14 @@ pub fn check_launch(data: &[u8]) {
             let mut bytes = 0;
             for (inj, &k) in ok.injections.iter().zip(&ok.chosen) {
                 assert_eq!(known[k].name, inj.secret, "not the stored name");
-                assert!(secrets.insert(inj.secret.to_ascii_lowercase()), "chosen twice");
-                assert!(targets.insert((inj.mode, inj.target.clone())), "a name twice");
+                assert!(
+                    secrets.insert(inj.secret.to_ascii_lowercase()),
+                    "chosen twice"
+                );
+                assert!(
+                    targets.insert((inj.mode, inj.target.clone())),
+                    "a name twice"
+                );
                 bytes += known[k].bytes;
                 match inj.mode {
                     InjectMode::Env => {
@@ -709,7 +752,11 @@ pub fn check_launch(data: &[u8]) {
                 }
             }
             for e in &ok.extra_env {
-                assert!(!env_names.contains(e.name.as_str()), "{} given twice", e.name);
+                assert!(
+                    !env_names.contains(e.name.as_str()),
+                    "{} given twice",
+                    e.name
+                );
                 assert!(!session::RESERVED_ENV.contains(&e.name.as_str()));
                 if let EnvSource::Literal(v) = &e.source {
                     bytes += e.name.len() + v.len();
@@ -764,7 +811,10 @@ pub(crate) fn replay(target: &str, check: fn(&[u8])) {
         })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(broken.is_empty(), "inputs that break an invariant: {broken:#?}");
+    assert!(
+        broken.is_empty(),
+        "inputs that break an invariant: {broken:#?}"
+    );
 }
 
 #[cfg(test)]
@@ -825,10 +875,23 @@ mod tests {
     /// The reference rules themselves, against the API server's documented examples.
     #[test]
     fn reference_rules() {
-        for ok in ["1", "0.5", ".5", "1.", "500m", "256Mi", "1e3", "1E-2", "2Ei", "1n"] {
+        for ok in [
+            "1", "0.5", ".5", "1.", "500m", "256Mi", "1e3", "1E-2", "2Ei", "1n",
+        ] {
             assert!(k8s_quantity(ok), "{ok}");
         }
-        for bad in ["", ".", "m", "1..2", "1mi", "1e", "1 G", "1GiB", "1e99999999999", "e3"] {
+        for bad in [
+            "",
+            ".",
+            "m",
+            "1..2",
+            "1mi",
+            "1e",
+            "1 G",
+            "1GiB",
+            "1e99999999999",
+            "e3",
+        ] {
             assert!(!k8s_quantity(bad), "{bad}");
         }
         assert!(k8s_dns1123_subdomain("a.b-c.9") && !k8s_dns1123_subdomain("a..b"));

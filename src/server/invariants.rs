@@ -91,7 +91,10 @@ pub fn check_config(data: &[u8]) {
             assert!(label(&c.kube_namespace) && label(&c.system_namespace));
             assert_ne!(c.kube_namespace, c.system_namespace);
             let prefix = &c.project_namespace_prefix;
-            assert!(prefix.is_empty() || label(&format!("{prefix}a")), "{prefix:?}");
+            assert!(
+                prefix.is_empty() || label(&format!("{prefix}a")),
+                "{prefix:?}"
+            );
             assert!((1..=1024 * 1024).contains(&c.limits.max_value_bytes));
             assert!((1..=10_000).contains(&c.rewrap_batch));
             let resync = c.propagation_resync.as_secs();
@@ -118,7 +121,10 @@ pub fn check_config(data: &[u8]) {
             assert_eq!(c.session_absolute.as_secs() % 3600, 0);
             // The login-session store counts in i64 milliseconds (auth::session, app).
             for d in [c.session_idle, c.session_absolute] {
-                assert!(d.as_millis() <= i64::MAX as u128, "{d:?} overflows the store's clock");
+                assert!(
+                    d.as_millis() <= i64::MAX as u128,
+                    "{d:?} overflows the store's clock"
+                );
             }
         }
     }
@@ -137,7 +143,10 @@ fn read(body: Vec<u8>, chunk: usize) -> crate::server::web::multipart::SecretFor
         .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
         .collect();
     let multipart = multer::Multipart::new(futures::stream::iter(chunks), BOUNDARY);
-    futures::executor::block_on(read_secret_form(MultipartData::Server(multipart), MAX_VALUE))
+    futures::executor::block_on(read_secret_form(
+        MultipartData::Server(multipart),
+        MAX_VALUE,
+    ))
 }
 
 /// What holds of any read form: the value within the limit, a field error only on the form's
@@ -252,7 +261,11 @@ pub fn check_multipart_form(data: &[u8]) {
     } else {
         SecretValue::default()
     };
-    assert_eq!(form.value.expose(), expected.expose(), "another value was read");
+    assert_eq!(
+        form.value.expose(),
+        expected.expose(),
+        "another value was read"
+    );
 }
 
 #[cfg(test)]
