@@ -576,8 +576,14 @@ pub fn check_environment(data: &[u8]) {
             ] {
                 if let (Some(r), Some(l)) = (request, limit) {
                     let (r_log, l_log) = (k8s_quantity_log10(r), k8s_quantity_log10(l));
+                    // A zero limit is -inf: no tolerance there (it would make a NaN).
+                    let tolerance = if l_log.is_finite() {
+                        1e-9 * l_log.abs().max(1.0)
+                    } else {
+                        0.0
+                    };
                     assert!(
-                        r_log <= l_log + 1e-9 * l_log.abs().max(1.0),
+                        r_log <= l_log + tolerance,
                         "request {r:?} above limit {l:?}"
                     );
                 }
