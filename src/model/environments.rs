@@ -167,9 +167,11 @@ fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, Rul
     let suffix_ok = matches!(
         suffix,
         "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
-    ) || suffix
-        .strip_prefix(['e', 'E'])
-        .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
+    ) || suffix.strip_prefix(['e', 'E']).is_some_and(|exp| {
+        // The API server reads the exponent as a 32-bit number: a longer one is refused there,
+        // or misread.
+        !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()) && exp.parse::<i32>().is_ok()
+    });
     if raw.len() <= 64 && number_ok && suffix_ok {
         Ok(Some(raw.to_string()))
     } else {
@@ -177,6 +179,90 @@ fn quantity(label: &str, example: &str, raw: &str) -> Result<Option<String>, Rul
             Code::NotAQuantity,
             format!("{label} must be a Kubernetes quantity such as {example} (not {raw:?})."),
         ))
+    }
+}
+
+/// A quantity accepted by [`quantity`] as exact decimal digits (no leading zeros; empty for
+/// zero) times ten to a power, so any two compare exactly whatever their size.
+fn quantity_value(q: &str) -> (Vec<u8>, i64) {
+    let end = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
+    let (number, suffix) = q.split_at(end);
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+    let mut exp = -(frac.len() as i64);
+    /// Times 1024^power, digit by digit from the lowest (1024^6 = 2^60: no overflow).
+    fn binary(digits: &[u8], power: u32) -> Vec<u8> {
+        let factor = 1u128 << (10 * power);
+        let mut carry = 0u128;
+        let mut out = Vec::with_capacity(digits.len() + 19);
+        for d in digits.iter().rev() {
+            let v = u128::from(*d) * factor + carry;
+            out.push((v % 10) as u8);
+            carry = v / 10;
+        }
+        while carry > 0 {
+            out.push((carry % 10) as u8);
+            carry /= 10;
+        }
+        out.reverse();
+        out
+    }
+    match suffix {
+        "" => {}
+        "n" => exp -= 9,
+        "u" => exp -= 6,
+        "m" => exp -= 3,
+        "k" => exp += 3,
+        "M" => exp += 6,
+        "G" => exp += 9,
+        "T" => exp += 12,
+        "P" => exp += 15,
+        "E" => exp += 18,
+        "Ki" => digits = binary(&digits, 1),
+        "Mi" => digits = binary(&digits, 2),
+        "Gi" => digits = binary(&digits, 3),
+        "Ti" => digits = binary(&digits, 4),
+        "Pi" => digits = binary(&digits, 5),
+        "Ei" => digits = binary(&digits, 6),
+        e => exp += e[1..].parse::<i64>().unwrap_or(0),
+    }
+    let leading = digits.iter().take_while(|d| **d == 0).count();
+    digits.drain(..leading);
+    while digits.last() == Some(&0) {
+        digits.pop();
+        exp += 1;
+    }
+    (digits, exp)
+}
+
+/// Compares two quantities accepted by [`quantity`], exactly.
+fn compare_quantities(a: &str, b: &str) -> std::cmp::Ordering {
+    let ((da, ea), (db, eb)) = (quantity_value(a), quantity_value(b));
+    match (da.is_empty(), db.is_empty()) {
+        (true, true) => return std::cmp::Ordering::Equal,
+        (true, false) => return std::cmp::Ordering::Less,
+        (false, true) => return std::cmp::Ordering::Greater,
+        _ => {}
+    }
+    // Where the leading digit stands, then the digits from there.
+    let (ma, mb) = (da.len() as i64 + ea, db.len() as i64 + eb);
+    ma.cmp(&mb).then_with(|| da.cmp(&db))
+}
+
+/// The API server refuses a container whose request is above its limit.
+fn request_within_limit(
+    (request_label, limit_label): (&str, &str),
+    request: &Option<String>,
+    limit: &Option<String>,
+) -> Result<(), String> {
+    match (request, limit) {
+        (Some(r), Some(l)) if compare_quantities(r, l).is_gt() => Err(format!(
+            "{request_label} {r} is above the {limit_label} {l}; a request may be at most its \
+             limit."
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -220,6 +306,16 @@ pub fn validate(form: &EnvironmentForm) -> Result<EnvironmentSpec, Vec<FieldErro
         "256Mi or 1Gi",
         &form.memory_limit,
     );
+    if let (Ok(request), Ok(limit)) = (&cpu_request, &cpu_limit) {
+        if let Err(m) = request_within_limit(("CPU request", "CPU limit"), request, limit) {
+            errors.push(FieldError::new("cpu_request", m));
+        }
+    }
+    if let (Ok(request), Ok(limit)) = (&memory_request, &memory_limit) {
+        if let Err(m) = request_within_limit(("Memory request", "memory limit"), request, limit) {
+            errors.push(FieldError::new("memory_request", m));
+        }
+    }
     match (port_, cpu_request, memory_request, cpu_limit, memory_limit) {
         (Ok(port), Ok(cpu_request), Ok(memory_request), Ok(cpu_limit), Ok(memory_limit))
             if errors.is_empty() =>
@@ -326,6 +422,75 @@ mod tests {
         for bad in ["m", "1.", "1..2", "-1", "1mi", "1e", "1 G", "1GiB"] {
             assert!(quantity("q", "", bad).is_err(), "{bad}");
         }
+    }
+
+    /// Found by fuzzing (fuzz/corpus/environment): the API server reads a quantity's exponent
+    /// as a 32-bit number, so `1e33333333333` passed here and was then refused or misread at
+    /// every launch of the environment.
+    #[test]
+    fn quantity_exponents_fit_what_the_api_server_reads() {
+        assert!(quantity("q", "", "1e2147483647").is_ok());
+        for bad in ["1e33333333333", "1e2147483648", "5E99999999999999999999"] {
+            assert!(quantity("q", "", bad).is_err(), "{bad}");
+        }
+        let mut f = good();
+        f.cpu_limit = "1e33333333333".into();
+        let errors = validate(&f).unwrap_err();
+        assert_eq!(errors[0].field, "cpu_limit", "{errors:?}");
+    }
+
+    /// Found by fuzzing: a request above its limit passed, and the API server refuses such a
+    /// container ("must be less than or equal to cpu limit"), so no launch could start.
+    #[test]
+    fn requests_are_not_above_their_limits() {
+        // (request, limit, accepted)
+        let cpu = [
+            ("500m", "0.4", false),
+            ("500m", "0.5", true),
+            ("1.5", "1500m", true),
+            ("1501m", "1.5", false),
+            ("1e3", "1k", true),
+            ("2", "1e33", true),
+            ("1e34", "1e33", false),
+            ("0", "1m", true),
+        ];
+        for (request, limit, ok) in cpu {
+            let mut f = good();
+            f.cpu_request = request.into();
+            f.cpu_limit = limit.into();
+            let got = validate(&f);
+            assert_eq!(got.is_ok(), ok, "{request} / {limit}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.len(), 1);
+                assert_eq!(e[0].field, "cpu_request");
+                assert!(e[0].message.contains("CPU limit"), "{e:?}");
+            }
+        }
+        let memory = [
+            ("1Gi", "1073741824", true),
+            ("1073741825", "1Gi", false),
+            ("1025Mi", "1Gi", false),
+            ("1e9", "1Gi", true),
+            ("2e9", "1Gi", false),
+            ("1Ei", "1152921504606846976", true),
+            ("1152921504606846977", "1Ei", false),
+            ("0.5Ki", "512", true),
+        ];
+        for (request, limit, ok) in memory {
+            let mut f = good();
+            f.memory_request = request.into();
+            f.memory_limit = limit.into();
+            let got = validate(&f);
+            assert_eq!(got.is_ok(), ok, "{request} / {limit}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e[0].field, "memory_request");
+            }
+        }
+        // Either alone is fine.
+        let mut f = good();
+        f.memory_request = "8Gi".into();
+        f.memory_limit = String::new();
+        assert!(validate(&f).is_ok());
     }
 
     #[test]

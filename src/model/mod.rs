@@ -8,6 +8,9 @@ mod dto;
 pub mod environments;
 mod error;
 pub mod extra_env;
+/// The fuzzing invariants, shared by the fuzz targets and the corpus replay in the lib tests.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod invariants;
 pub mod keys;
 pub mod launch;
 mod limits;

@@ -183,6 +183,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .transpose()
     }
 
+    /// A whole number from 0 to `max`.
+    fn at_most(&self, name: &'static str, default: u64, max: u64) -> Result<u64, ConfigError> {
+        match self.parse(name, default)? {
+            n if n <= max => Ok(n),
+            n => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected at most {max}, got {n}"),
+            }),
+        }
+    }
+
     fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
             None => Ok(default),
@@ -335,8 +346,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 ),
             });
         }
-        let idle_minutes: u64 = self.parse("LOCKBOX_SESSION_IDLE_MINUTES", 60)?;
-        let absolute_hours: u64 = self.parse("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12)?;
+        // At most a year: larger numbers overflowed the seconds (and the login-session
+        // store's i64 milliseconds), so a typed "forever" became a few minutes.
+        let idle_minutes = self.at_most("LOCKBOX_SESSION_IDLE_MINUTES", 60, 366 * 24 * 60)?;
+        let absolute_hours = self.at_most("LOCKBOX_SESSION_ABSOLUTE_HOURS", 12, 366 * 24)?;
         Ok(Config {
             listen: self.parse("LOCKBOX_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
             metrics_listen: self.parse_optional("LOCKBOX_METRICS_LISTEN")?,
@@ -570,6 +583,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOCKBOX_DATABASE_URL"), "{e}");
+    }
+
+    /// Found while writing the fuzzing invariants (fuzz/corpus/config): a huge timeout
+    /// overflowed its seconds (a panic with overflow checks, a few minutes without) or the
+    /// login-session store's i64 milliseconds. Each is refused, naming its variable.
+    #[test]
+    fn session_timeouts_are_bounded() {
+        for (name, bad) in [
+            ("LOCKBOX_SESSION_IDLE_MINUTES", "307445734561825861"),
+            ("LOCKBOX_SESSION_IDLE_MINUTES", "527041"),
+            ("LOCKBOX_SESSION_ABSOLUTE_HOURS", "3000000000000"),
+            ("LOCKBOX_SESSION_ABSOLUTE_HOURS", "8785"),
+        ] {
+            let e = config(&[(name, bad)]).map(|c| c.session_idle).unwrap_err();
+            assert!(e.to_string().contains(name), "{bad}: {e}");
+        }
+        let c = config(&[
+            ("LOCKBOX_SESSION_IDLE_MINUTES", "527040"),
+            ("LOCKBOX_SESSION_ABSOLUTE_HOURS", "8784"),
+        ])
+        .unwrap();
+        assert_eq!(c.session_idle, Duration::from_secs(527_040 * 60));
+        assert_eq!(c.session_absolute, Duration::from_secs(8_784 * 3600));
     }
 
     #[test]

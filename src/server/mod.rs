@@ -17,6 +17,9 @@ pub mod environments_cli;
 pub mod environments_service;
 pub mod error;
 pub mod instance_lease;
+/// The fuzzing invariants of server-only parsers (see `model::invariants`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod invariants;
 pub mod keys;
 pub mod keys_cli;
 pub mod kube;

@@ -1,0 +1,3 @@
+#![no_main]
+// The checks live in the main crate, where the lib tests replay this target's corpus.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lockbox::server::invariants::check_config(data));

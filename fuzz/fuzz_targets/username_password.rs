@@ -1,0 +1,5 @@
+#![no_main]
+// The checks live in the main crate, where the lib tests replay this target's corpus.
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| lockbox::model::invariants::check_username_password(data)
+);
