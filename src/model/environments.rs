@@ -308,12 +308,18 @@ pub fn validate(form: &EnvironmentForm) -> Result<EnvironmentSpec, Vec<FieldErro
     );
     if let (Ok(request), Ok(limit)) = (&cpu_request, &cpu_limit) {
         if let Err(m) = request_within_limit(("CPU request", "CPU limit"), request, limit) {
-            errors.push(FieldError::new("cpu_request", m));
+            errors.push(FieldError::new(
+                "cpu_request",
+                RuleError::new(Code::OutOfRange, m),
+            ));
         }
     }
     if let (Ok(request), Ok(limit)) = (&memory_request, &memory_limit) {
         if let Err(m) = request_within_limit(("Memory request", "memory limit"), request, limit) {
-            errors.push(FieldError::new("memory_request", m));
+            errors.push(FieldError::new(
+                "memory_request",
+                RuleError::new(Code::OutOfRange, m),
+            ));
         }
     }
     match (port_, cpu_request, memory_request, cpu_limit, memory_limit) {
