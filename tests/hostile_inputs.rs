@@ -3,6 +3,8 @@
 #![cfg(feature = "ssr")]
 
 mod common;
+#[path = "hostile_inputs/http_fuzz.rs"]
+mod http_fuzz;
 
 use common::{Backend, TestApp};
 
@@ -408,4 +410,9 @@ async fn hostile_launch_fields_are_refused(backend: Backend) {
 both!(
     hostile_launch_fields_are_refused,
     crate::hostile_launch_fields_are_refused
+);
+
+both!(
+    every_endpoint_answers_generated_input_cleanly,
+    crate::http_fuzz::every_endpoint_answers_generated_input_cleanly
 );

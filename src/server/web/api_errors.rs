@@ -45,3 +45,42 @@ pub async fn layer(req: Request<Body>, next: Next) -> Response {
     );
     Response::from_parts(parts, Body::from(bytes))
 }
+
+/// The answer to a handler that panicked (a defect): the generic internal error as JSON, so the
+/// client gets a well-formed 500 rather than a dropped connection. The panic's message is not
+/// echoed (the panic hook has logged it).
+pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let body = serde_json::to_vec(&AppError::Internal).unwrap_or_default();
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{routing::post, Router};
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("SENTINEL-PANIC-DETAIL")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500_without_its_message() {
+        let app = Router::new()
+            .route("/boom", post(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
+        let req = Request::post("/boom").body(Body::empty()).unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(res.into_body(), 4096).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "internal", "{json}");
+        assert!(!String::from_utf8_lossy(&body).contains("SENTINEL"));
+    }
+}
