@@ -193,6 +193,7 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(middleware::from_fn(web::multipart::guard))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn(web::api_errors::plain_refusals))
         // Outermost: every response gets the headers, and the nonce is in place for the page.
         .layer(middleware::from_fn_with_state(
             security,

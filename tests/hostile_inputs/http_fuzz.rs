@@ -5,6 +5,17 @@
 //! Every answer must be a success or a 4xx carrying a JSON error (429 and limit refusals
 //! included); a 5xx, a connection dropped while the body was within limits, or a dead server is a
 //! failure; and nothing stored before changes (every value is decrypted before and after).
+//!
+//! Open findings (seed 0x10c6b0c5), why it is `#[ignore]`d for now:
+//! - a NUL byte in a looked-up key (`/api/tokens/revoke` id, `/api/sessions/launch`
+//!   environment) answers 500;
+//! - some requests get no answer: the reused keep-alive connection was closed by the server
+//!   after an early refusal that left the request body unread (to confirm: with a client that
+//!   does not reuse connections, these should disappear if that is the cause).
+//!
+//! Fixed from its first findings: a url-encoded POST to the multipart upload endpoint panicked
+//! in the decoder and dropped the connection; 405/413 and unknown `/api/` paths answered plain
+//! text; an error whose message quoted a 70 KB field was cut off and left a 500.
 
 use crate::common::{self, Backend, Client, TestApp};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
