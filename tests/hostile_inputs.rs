@@ -3,6 +3,8 @@
 #![cfg(feature = "ssr")]
 
 mod common;
+#[path = "hostile_inputs/http_fuzz.rs"]
+mod http_fuzz;
 
 use common::{Backend, TestApp};
 
@@ -503,3 +505,26 @@ both!(
     hostile_launch_fields_are_refused,
     crate::hostile_launch_fields_are_refused
 );
+
+/// Not yet part of the suite: it still finds defects that are open (see `http_fuzz`'s module
+/// comment). Run it with `cargo test --release --features ssr --test hostile_inputs -- --ignored`.
+mod every_endpoint_answers_generated_input_cleanly {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "finds open defects: NUL in lookups (500) and dropped keep-alive connections"]
+    async fn sqlite() {
+        crate::http_fuzz::every_endpoint_answers_generated_input_cleanly(
+            crate::common::Backend::Sqlite,
+        )
+        .await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "finds open defects: NUL in lookups (500) and dropped keep-alive connections"]
+    async fn postgres() {
+        if crate::common::postgres_available().await {
+            crate::http_fuzz::every_endpoint_answers_generated_input_cleanly(
+                crate::common::Backend::Postgres,
+            )
+            .await;
+        }
+    }
+}

@@ -175,6 +175,10 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         >(provide_state, shell))
         // Innermost first: error statuses are set before the session layer decides to save.
         .layer(middleware::from_fn(web::api_errors::layer))
+        // A handler that panics (a defect) still answers, with a JSON 500.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            web::api_errors::panicked,
+        ))
         // A browser's plain form post creating a token gets a page showing it (not a redirect).
         .layer(middleware::from_fn(web::token_page::layer))
         // Likewise creating an account: a page showing its one-time password.
@@ -187,7 +191,9 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         // Token requests lose their cookies before the session layer can read them.
         .layer(middleware::from_fn(web::bearer::layer))
         .layer(middleware::from_fn(web::cross_origin::layer))
+        .layer(middleware::from_fn(web::multipart::guard))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn(web::api_errors::plain_refusals))
         // Outermost: every response gets the headers, and the nonce is in place for the page.
         .layer(middleware::from_fn_with_state(
             security,

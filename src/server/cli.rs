@@ -107,6 +107,9 @@ enum AdminCommand {
         #[command(subcommand)]
         command: crate::server::audit_cli::AuditCommand,
     },
+    /// List the API's endpoints (method and path) from the server's registry of server
+    /// functions: for proxy rules, and for tests that must cover every endpoint.
+    Endpoints,
 }
 
 fn read_password() -> std::io::Result<Zeroizing<String>> {
@@ -322,6 +325,16 @@ pub async fn run() -> ExitCode {
         Command::Admin {
             command: AdminCommand::Audit { command },
         } => crate::server::audit_cli::run(config, command).await,
+        Command::Admin {
+            command: AdminCommand::Endpoints,
+        } => {
+            let mut endpoints: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+                .map(|(path, method)| format!("{method} {path}"))
+                .collect();
+            endpoints.sort();
+            println!("{}", endpoints.join("\n"));
+            ExitCode::SUCCESS
+        }
         Command::Admin {
             command: AdminCommand::CreateUser { username, admin },
         } => {

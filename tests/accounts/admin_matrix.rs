@@ -25,32 +25,6 @@ fn admin_endpoints() -> Vec<String> {
     found
 }
 
-/// A well-formed form for `path`: arguments are read before anyone is authenticated, so a
-/// request missing one is a 400 whoever sends it. Each missing field named in the answer is
-/// added (`true` fits text and booleans; `1` where a number is wanted).
-async fn well_formed(client: &Client, path: &str) -> Vec<(String, String)> {
-    let mut form: Vec<(String, String)> = Vec::new();
-    for _ in 0..12 {
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = client.post(path, &pairs).await;
-        let message = r.json()["message"].as_str().unwrap_or_default().to_string();
-        // Only a failure to read the arguments says "Bad request:"; any other answer came from
-        // the function itself, past its authorisation.
-        if r.status != 400 || !message.starts_with("Bad request:") {
-            return form;
-        }
-        if let Some(field) = message.split("missing field `").nth(1) {
-            let field = field.split('`').next().unwrap().to_string();
-            form.push((field, "true".into()));
-        } else if let Some(last) = form.last_mut().filter(|(_, v)| v == "true") {
-            last.1 = "1".into();
-        } else {
-            panic!("{path}: cannot make a well-formed request: {message}");
-        }
-    }
-    panic!("{path}: too many fields");
-}
-
 async fn token_of(admin: &Client) -> String {
     let form = [
         ("name", "matrix"),
@@ -79,7 +53,7 @@ pub async fn every_admin_endpoint_is_for_admins_only(backend: Backend) {
     let token = token_of(&admin).await;
     let origin = app.base().to_string();
     for path in &endpoints {
-        let form = well_formed(&admin, path).await;
+        let form = crate::common::well_formed(&admin, path).await;
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let form = form.as_slice();
         let r = anonymous.post(path, form).await;

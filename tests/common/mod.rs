@@ -530,6 +530,40 @@ impl Client {
     }
 }
 
+/// A well-formed form for `path` (see [`discover_form`]); panics when there is none.
+pub async fn well_formed(client: &Client, path: &str) -> Vec<(String, String)> {
+    discover_form(client, path)
+        .await
+        .unwrap_or_else(|problem| panic!("{path}: {problem}"))
+}
+
+/// The url-encoded form `path` accepts: arguments are read before anyone is authenticated, so
+/// a request missing one is a 400 whoever sends it. Each missing field named in the answer is
+/// added (`true` fits text and booleans; `1` where a number is wanted). `Err` when the answers
+/// name no field (a multipart endpoint, say).
+pub async fn discover_form(client: &Client, path: &str) -> Result<Vec<(String, String)>, String> {
+    let mut form: Vec<(String, String)> = Vec::new();
+    for _ in 0..12 {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = client.post(path, &pairs).await;
+        let message = r.json()["message"].as_str().unwrap_or_default().to_string();
+        // Only a failure to read the arguments says "Bad request:"; any other answer came from
+        // the function itself, past its authorisation.
+        if r.status != 400 || !message.starts_with("Bad request:") {
+            return Ok(form);
+        }
+        if let Some(field) = message.split("missing field `").nth(1) {
+            let field = field.split('`').next().unwrap().to_string();
+            form.push((field, "true".into()));
+        } else if let Some(last) = form.last_mut().filter(|(_, v)| v == "true") {
+            last.1 = "1".into();
+        } else {
+            return Err(format!("cannot make a well-formed request: {message}"));
+        }
+    }
+    Err("too many fields".into())
+}
+
 /// Opens the database directly and decrypts every stored value with the master key, the way an
 /// auditor with the key would: `(username, secret name, plaintext)`, sorted.
 pub async fn decrypt_all(app: &TestApp) -> Vec<(String, String, String)> {

@@ -3,6 +3,7 @@
 //! the transaction of the change it records.
 
 use super::audit_chain::{ChainRow, EventFields, Head};
+use super::BeginWrite;
 use crate::server::crypto::DataKey;
 use std::sync::{Arc, OnceLock};
 
@@ -163,7 +164,7 @@ macro_rules! insert_audit {
 /// Writes an event in a transaction of its own (for events with no other write, like sign-ins).
 pub async fn record(db: &super::Db, event: &AuditEvent<'_>) -> sqlx::Result<()> {
     crate::on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         crate::insert_audit!(db.audit, tx, event)?;
         tx.commit().await
     })
@@ -297,7 +298,7 @@ pub async fn start_chain(
     let db_err = |op: &str, e: sqlx::Error| format!("{op}: {e}");
     crate::on_pool!(&db.write, |p| {
         let mut tx = p
-            .begin()
+            .begin_write()
             .await
             .map_err(|e| db_err("opening a transaction", e))?;
         // Locks the head (PostgreSQL) so two replicas starting at once make one key.

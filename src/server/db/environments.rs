@@ -1,7 +1,7 @@
 //! Environment rows. Command, arguments and resources are stored as JSON text, which both
 //! databases hold alike.
 
-use super::{audit::AuditEvent, Db};
+use super::{audit::AuditEvent, BeginWrite, Db};
 use crate::{
     on_pool,
     server::environments::{Environment, Resources},
@@ -80,7 +80,7 @@ pub async fn insert(
 ) -> sqlx::Result<bool> {
     let e = encode(env)?;
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO environments (name, description, image, command, args, port, \
              resources, local_command, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -115,7 +115,7 @@ pub async fn insert(
 pub async fn update(db: &Db, env: &Environment, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     let e = encode(env)?;
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE environments SET description = $1, image = $2, command = $3, args = $4, \
              port = $5, resources = $6, local_command = $7 WHERE name = $8",
@@ -144,7 +144,7 @@ pub async fn update(db: &Db, env: &Environment, event: &AuditEvent<'_>) -> sqlx:
 /// written) when there was none. Sessions keep its name.
 pub async fn delete(db: &Db, name: &str, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM environments WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -49,6 +49,40 @@ macro_rules! on_pool {
     };
 }
 
+/// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// deferred transaction that reads first pins a snapshot, and if another process (the `lockbox`
+/// command line, say) commits before it writes, the write fails with `SQLITE_BUSY_SNAPSHOT`,
+/// which the busy timeout does not retry. Taking the lock first makes it wait instead.
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Database>>> + Send;
+}
+
+/// The statement [`BeginWrite`] opens SQLite write transactions with.
+pub const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>>> + Send
+    {
+        self.begin_with(SQLITE_BEGIN_WRITE)
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>>> + Send
+    {
+        self.begin()
+    }
+}
+
 /// Connections for reading and for writing. SQLite allows one writer at a time, so writes go
 /// through a single connection and never wait on a lock; PostgreSQL uses one pool for both.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //! namespace (`project_id` NULL is cluster scope). A scope is addressed as
 //! `COALESCE(project_id, '')`, the key of the unique index, so `""` means cluster scope.
 
-use super::{audit::AuditEvent, Db};
+use super::{audit::AuditEvent, BeginWrite, Db};
 use crate::on_pool;
 
 /// What a list shows of a row (no sealed data).
@@ -93,7 +93,7 @@ pub struct NewSecret<'a> {
 /// writing nothing, when the scope already has a secret of that name.
 pub async fn insert(db: &Db, s: &NewSecret<'_>, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO namespace_secrets (id, project_id, name, keys, data_sealed, data_size, \
              version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
@@ -130,7 +130,7 @@ pub async fn replace(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE namespace_secrets SET keys = $1, data_sealed = $2, data_size = $3, \
              version = version + 1, updated_at = $4 WHERE id = $5 AND propagated_from IS NULL",
@@ -160,7 +160,7 @@ pub async fn delete(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM namespace_secrets \
              WHERE COALESCE(project_id, '') = $1 AND name = $2 AND propagated_from IS NULL",

@@ -2,7 +2,7 @@
 //! every user; any other is open to its members. Every change is written in one transaction
 //! with its audit event.
 
-use super::{audit::AuditEvent, Db, Pool};
+use super::{audit::AuditEvent, BeginWrite, Db, Pool};
 use crate::on_pool;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -103,7 +103,7 @@ pub async fn insert(db: &Db, new: &NewProject<'_>, event: &AuditEvent<'_>) -> sq
 async fn insert_tx(db: &Db, new: &NewProject<'_>, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO projects (id, name, description, is_default, namespace, \
                  namespace_created, created_at) \
@@ -153,7 +153,7 @@ async fn delete_tx(db: &Db, name: &str, event: &AuditEvent<'_>) -> sqlx::Result<
     );
     let live_sql = format!("SELECT COUNT(*) FROM sessions WHERE project = $1 AND {LIVE}");
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         if postgres {
             sqlx::query("SELECT id FROM projects WHERE name = $1 FOR UPDATE")
                 .bind(name)
@@ -266,7 +266,7 @@ async fn add_member_tx(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let added = sqlx::query(
             "INSERT INTO project_members (project_id, user_id, added_at) \
                  SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM projects WHERE id = $1) \
@@ -308,7 +308,7 @@ async fn remove_member_tx(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let removed =
             sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
                 .bind(project_id)

@@ -2,7 +2,7 @@
 //! retiring KEK, and the compare-and-set that moves them. The state of a rotation is the rows
 //! themselves (each names its KEK), so a crash loses nothing and the next pass resumes.
 
-use super::{audit::AuditEvent, Db};
+use super::{audit::AuditEvent, BeginWrite, Db};
 use crate::on_pool;
 
 /// How many keys one KEK wraps, by kind.
@@ -132,7 +132,7 @@ pub async fn apply(db: &Db, batch: &[Rewrapped<'_>]) -> sqlx::Result<u64> {
         return Ok(0);
     }
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let mut changed = 0;
         for r in batch {
             let sql = match r.was.kind {
@@ -164,7 +164,7 @@ pub async fn apply(db: &Db, batch: &[Rewrapped<'_>]) -> sqlx::Result<u64> {
 /// did already. Returns whether this call recorded it.
 pub async fn mark_started(db: &Db, target: &str, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO key_rotations (target_key_id, started_at) VALUES ($1, $2) \
              ON CONFLICT (target_key_id) DO UPDATE SET started_at = excluded.started_at, \
@@ -187,7 +187,7 @@ pub async fn mark_started(db: &Db, target: &str, event: &AuditEvent<'_>) -> sqlx
 /// Records that nothing is wrapped by another key any more, with its audit event, once.
 pub async fn mark_completed(db: &Db, target: &str, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE key_rotations SET completed_at = $1 \
              WHERE target_key_id = $2 AND completed_at IS NULL",

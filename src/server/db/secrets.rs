@@ -4,7 +4,7 @@
 use super::{
     audit::{AuditEvent, AuditSeal, OwnedAuditEvent},
     group_commit::Batcher,
-    Db, Pool,
+    BeginWrite, Db, Pool,
 };
 use crate::{model::SecretMeta, on_pool};
 
@@ -72,6 +72,7 @@ pub struct NewSecret<'a> {
     pub now: i64,
 }
 
+#[derive(Debug)]
 pub enum InsertOutcome {
     Created,
     NameTaken,
@@ -220,7 +221,7 @@ async fn commit_creates(
     let is_postgres = matches!(write, Pool::Postgres(_));
     let committed = on_pool!(write, |p| {
         async {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let mut answers = Vec::with_capacity(batch.len());
             if let [c] = batch {
                 // Alone: no savepoint needed, an error rolls the whole transaction back.
@@ -271,7 +272,7 @@ pub async fn replace(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE secrets SET value_sealed = $1, value_size = $2, updated_at = $3 \
              WHERE user_id = $4 AND id = $5",
@@ -301,7 +302,7 @@ pub async fn delete(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM secrets WHERE user_id = $1 AND name_key = $2")
             .bind(user_id)
             .bind(name_key)

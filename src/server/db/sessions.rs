@@ -1,7 +1,7 @@
 //! Session rows and the names (never values) each session received. Queries that touch one
 //! user's sessions are scoped by the owner's id.
 
-use super::{audit::AuditEvent, Db, Pool};
+use super::{audit::AuditEvent, BeginWrite, Db, Pool};
 use crate::{
     model::{
         admin_sessions::SessionFilter,
@@ -34,7 +34,7 @@ pub struct NewSession<'a> {
 pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<bool> {
     let postgres = matches!(db.write, Pool::Postgres(_));
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         if postgres {
             sqlx::query("SELECT id FROM projects WHERE name = $1 FOR SHARE")
                 .bind(s.project)
@@ -92,7 +92,7 @@ pub async fn started(
 ) -> sqlx::Result<()> {
     let now = super::now_ms();
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         sqlx::query("UPDATE sessions SET status = 'running', url = $1 WHERE id = $2")
             .bind(url)
             .bind(id)
@@ -127,7 +127,7 @@ pub async fn finish(
     let now = super::now_ms();
     let stopped_at = (!status.is_live()).then_some(now);
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE sessions SET status = $1, status_detail = $2, \
              stopped_at = COALESCE(stopped_at, $3) \

@@ -9,7 +9,7 @@
 //! a sign-in pays no disk flush for its throttle (two per sign-in
 //! otherwise). A crash of PostgreSQL itself may lose the last fraction of a second of counts.
 
-use super::Db;
+use super::{BeginWrite, Db};
 use crate::{on_pool, server::auth::throttle::policy::Record};
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ pub async fn reserve(
 ) -> sqlx::Result<Result<(), Duration>> {
     let postgres = db.is_postgres();
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         if postgres {
             sqlx::query(ASYNC_COMMIT_SQL).execute(&mut *tx).await?;
         }
@@ -102,7 +102,7 @@ pub async fn settle(
 ) -> sqlx::Result<()> {
     let postgres = db.is_postgres();
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         if postgres {
             sqlx::query(ASYNC_COMMIT_SQL).execute(&mut *tx).await?;
         }

@@ -1,7 +1,7 @@
 //! Personal access token rows. A row holds the token's SHA-256, never the token. Every query
 //! but the lookup by hash is scoped by the owner's id.
 
-use super::{audit::AuditEvent, Db};
+use super::{audit::AuditEvent, BeginWrite, Db};
 use crate::{
     model::tokens::{scopes_from_string, TokenInfo},
     on_pool,
@@ -50,7 +50,7 @@ pub struct NewToken<'a> {
 /// nothing) when the user already has a token of that name that is not revoked.
 pub async fn insert(db: &Db, token: &NewToken<'_>, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO tokens (id, user_id, name, scopes, token_hash, display, created_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -98,7 +98,7 @@ pub async fn revoke(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<Option<String>> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let name: Option<String> = sqlx::query_scalar(
             "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND id = $3 \
              AND revoked_at IS NULL RETURNING name",
@@ -154,7 +154,7 @@ pub async fn by_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Presented
 /// never touched.
 pub async fn touch(db: &Db, id: &str, now: i64, first_use: &AuditEvent<'_>) -> sqlx::Result<()> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let first = sqlx::query(
             "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              AND last_used_at IS NULL",
@@ -252,7 +252,7 @@ pub async fn any_by_id(db: &Db, id: &str) -> sqlx::Result<Option<(TokenInfo, Str
 /// Returns `false` (and writes nothing) when it is revoked already or does not exist.
 pub async fn revoke_any(db: &Db, id: &str, now: i64, event: &AuditEvent<'_>) -> sqlx::Result<bool> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let revoked =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now)

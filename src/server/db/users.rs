@@ -1,6 +1,6 @@
 //! Account rows.
 
-use super::{audit::AuditEvent, Db, Pool};
+use super::{audit::AuditEvent, BeginWrite, Db, Pool};
 use crate::on_pool;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -105,13 +105,13 @@ pub async fn insert_audited<'e>(
     }
     match &db.write {
         Pool::Sqlite(p) => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let inserted = body!(&mut tx);
             tx.commit().await?;
             Ok(inserted)
         }
         Pool::Postgres(p) => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
@@ -202,7 +202,8 @@ pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<D
                 .execute(&mut *conn)
                 .await?;
             let outcome: sqlx::Result<Deletion> = async {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx =
+                    sqlx::Connection::begin_with(&mut *conn, super::SQLITE_BEGIN_WRITE).await?;
                 let secrets = body!(&mut tx);
                 tx.commit().await?;
                 Ok(Deletion::Deleted { secrets })
@@ -223,7 +224,7 @@ pub async fn delete(db: &Db, id: &str, event: &AuditEvent<'_>) -> sqlx::Result<D
             outcome
         }
         Pool::Postgres(p) => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
@@ -320,12 +321,12 @@ pub async fn change_standing(
     }
     match &db.write {
         Pool::Sqlite(p) => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             body!(&mut tx);
             tx.commit().await?;
         }
         Pool::Postgres(p) => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
@@ -349,7 +350,7 @@ pub async fn set_password(
     event: &AuditEvent<'_>,
 ) -> sqlx::Result<Option<i64>> {
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let epoch: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET password_hash = $1, must_change_password = FALSE, \
              login_epoch = login_epoch + 1 WHERE id = $2 AND password_hash = $3 \

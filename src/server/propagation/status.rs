@@ -4,7 +4,7 @@
 use crate::{
     model::propagation::{PropagationHealth, PropagationRow},
     on_pool,
-    server::db::Db,
+    server::db::{BeginWrite, Db},
 };
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -87,7 +87,7 @@ pub async fn write(
     let delete =
         "DELETE FROM propagation_status WHERE store = $1 AND source_uid = $2 AND namespace = $3";
     on_pool!(&db.write, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         for r in upserts {
             sqlx::query(&upsert)
                 .bind(&r.store)

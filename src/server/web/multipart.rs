@@ -15,6 +15,43 @@ pub struct SecretForm {
     pub error: Option<AppError>,
 }
 
+/// The server functions that take multipart form data. Their decoder panics on a body without a
+/// multipart boundary (dropping the connection), so [`guard`] refuses such requests first.
+fn takes_multipart(path: &str) -> bool {
+    use leptos::server_fn::ServerFn;
+    path == <crate::api::secrets::UploadSecret as ServerFn>::PATH
+}
+
+/// Refuses a request to a multipart server function that is not multipart form data with a
+/// boundary: a 400 naming the problem instead of a panic in the decoder.
+pub async fn guard(
+    req: axum::http::Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if takes_multipart(req.uri().path()) {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let multipart = content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/form-data");
+        if !multipart || multer::parse_boundary(content_type).is_err() {
+            let err = AppError::BadRequest {
+                message: "Bad request: send this form as multipart/form-data (with a boundary)."
+                    .into(),
+            };
+            let status = axum::http::StatusCode::from_u16(err.status())
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+            return (status, axum::Json(err)).into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// Text fields other than the value are short; this bounds them while reading.
 const MAX_TEXT_FIELD: usize = 4096;
 

@@ -4,15 +4,18 @@
 use super::*;
 use crate::server::{crypto::DataKey, db::users};
 
+/// The default configuration with its data in `dir`.
+fn config(dir: &tempfile::TempDir) -> crate::server::config::Config {
+    let path = dir.path().display().to_string();
+    crate::server::config::Env(move |k: &str| (k == "LOCKBOX_DATA_DIR").then(|| path.clone()))
+        .config()
+        .unwrap()
+}
+
 /// A migrated SQLite database with the default configuration and a loaded audit key.
 async fn sqlite() -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().display().to_string();
-    let config =
-        crate::server::config::Env(move |k: &str| (k == "LOCKBOX_DATA_DIR").then(|| path.clone()))
-            .config()
-            .unwrap();
-    let db = Db::connect(&config).await.unwrap();
+    let db = Db::connect(&config(&dir)).await.unwrap();
     db.migrate().await.unwrap();
     db.audit.set(DataKey::generate());
     (db, dir)
@@ -177,4 +180,41 @@ async fn parallel_creates_through_the_writer_never_pass_the_limit() {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM secrets").await, 100);
     let verdict = crate::server::audit_log::verify(&db).await.unwrap();
     assert!(verdict.broken.is_none(), "{:?}", verdict.broken);
+}
+
+/// Another process (the command line, say) that commits between a create's first read and its
+/// first write must make the create wait, not fail: a deferred transaction would get
+/// `SQLITE_BUSY_SNAPSHOT` there, which no busy timeout retries (a 500 for the user).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_waits_for_a_write_committed_by_another_process() {
+    let (db, dir) = sqlite().await;
+    let user = add_user(&db, "alice").await;
+    // A second set of connections to the same file stands for the other process.
+    let other = Db::connect(&config(&dir)).await.unwrap();
+    let Pool::Sqlite(other) = &other.write else {
+        unreachable!("the default database is SQLite")
+    };
+    let mut conn = other.acquire().await.unwrap();
+    let mut held = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET created_at = 1 WHERE id = $1")
+        .bind(&user)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let create = {
+        let db = db.clone();
+        let c = create(&user, "WAITED", 100);
+        tokio::spawn(async move { commit_creates(&db.write, &db.audit, &[c]).await.pop() })
+    };
+    // Long enough for the create to start while the other writer holds the lock.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.commit().await.unwrap();
+    let outcome = create.await.unwrap().expect("one answer");
+    assert!(
+        matches!(outcome, Ok(InsertOutcome::Created)),
+        "a create failed instead of waiting for the other writer: {outcome:?}"
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM secrets").await, 1);
 }
