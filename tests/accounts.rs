@@ -822,7 +822,9 @@ fn flash_of(r: &common::Reply) -> serde_json::Value {
     let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(&value[44..])
         .unwrap_or_else(|e| panic!("{e}: {set}"));
-    serde_json::from_slice(&json).unwrap()
+    let payload: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    // `{"exp": …, "flash": {…}}`
+    payload["flash"].clone()
 }
 
 /// Failed plain form posts (no JavaScript) carrying a value: adding (form-urlencoded and
