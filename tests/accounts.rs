@@ -488,28 +488,51 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
     common::query_column(app, "SELECT action FROM audit_events ORDER BY id").await
 }
 
+/// Each change to a secret is one audit event naming the secret (its `target`) and nothing
+/// more: no column of any event holds a value, and neither does any other stored byte.
 async fn secret_changes_are_audited_without_values(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let alice = app.user("alice").await;
-    alice.create("TOKEN", "audit-sentinel-1").await;
-    alice
+    assert_eq!(alice.create("TOKEN", "audit-sentinel-1").await.status, 200);
+    let r = alice
         .post(
             "/api/secrets/replace",
             &[("name", "TOKEN"), ("value", "audit-sentinel-2")],
         )
         .await;
-    alice
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = alice
         .post("/api/secrets/delete", &[("name", "TOKEN")])
         .await;
-    let actions = audit_actions(&app).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Every column of the secret events, as text ('-' for NULL).
+    let events: Vec<String> = common::query_column(
+        &app,
+        "SELECT action || '|' || COALESCE(target, '-') || '|' || COALESCE(detail, '-') \
+         || '|' || COALESCE(actor_name, '-') FROM audit_events \
+         WHERE action LIKE 'secret.%' ORDER BY id",
+    )
+    .await;
     assert_eq!(
-        actions
-            .iter()
-            .filter(|a| a.starts_with("secret."))
-            .cloned()
-            .collect::<Vec<_>>(),
-        vec!["secret.created", "secret.replaced", "secret.deleted"]
+        events,
+        [
+            "secret.created|TOKEN|-|alice",
+            "secret.replaced|TOKEN|-|alice",
+            "secret.deleted|TOKEN|-|alice",
+        ]
     );
+    // Whatever else an event holds (client address, session, the chain's MAC), in any event.
+    let all: Vec<String> = common::query_column(
+        &app,
+        "SELECT action || '|' || COALESCE(target, '') || '|' || COALESCE(detail, '') || '|' \
+         || COALESCE(actor_id, '') || '|' || COALESCE(client_addr, '') || '|' \
+         || COALESCE(session_id, '') FROM audit_events",
+    )
+    .await;
+    for event in &all {
+        assert!(!event.contains("audit-sentinel"), "{event}");
+    }
+    common::assert_not_stored(&app, &["audit-sentinel-1", "audit-sentinel-2"]).await;
 }
 both!(
     secret_changes_are_audited_without_values,
@@ -794,6 +817,139 @@ async fn plain_form_posts_redirect_back_with_errors_and_input(backend: Backend) 
 both!(
     plain_form_posts_redirect_back_with_errors_and_input,
     crate::plain_form_posts_redirect_back_with_errors_and_input
+);
+
+/// The flash a reply leaves (its `Set-Cookie`), decoded: the signed cookie's value is the
+/// MAC (44 characters of base64) then the payload, JSON in URL-safe base64.
+fn flash_of(r: &common::Reply) -> serde_json::Value {
+    use base64::Engine;
+    let set = cookie(r, "lockbox_flash").expect("a flash cookie");
+    let value = set["lockbox_flash=".len()..].split(';').next().unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&value[44..])
+        .unwrap_or_else(|e| panic!("{e}: {set}"));
+    let payload: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    // `{"exp": …, "flash": {…}}`
+    payload["flash"].clone()
+}
+
+/// Failed plain form posts (no JavaScript) carrying a value: adding (form-urlencoded and
+/// multipart) and replacing. The flash they leave (decoded from its cookie), the page the
+/// browser is sent back to, every stored byte (the login-session store included) and the logs
+/// hold the errors and the other fields, never the value.
+async fn a_failed_plain_form_keeps_no_value(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    assert_eq!(alice.create("EXISTING", "v").await.status, 200);
+    let sentinel = format!("FLASH-SENTINEL-{}", uuid::Uuid::new_v4().simple());
+    let page = format!("{}/settings/secrets", alice.base);
+    let html = [("Accept", "text/html"), ("Referer", page.as_str())];
+    let multipart = reqwest::multipart::Form::new()
+        .text("name", "9MULTI")
+        .text("value", sentinel.clone())
+        .text("description", "kept multipart");
+    let replies = [
+        alice
+            .post_with_headers(
+                "/api/secrets/create",
+                &[
+                    ("name", "9BAD"),
+                    ("value", &sentinel),
+                    ("description", "kept description"),
+                ],
+                &html,
+            )
+            .await,
+        alice
+            .send(
+                alice
+                    .http
+                    .post(format!("{}/api/secrets/upload", alice.base))
+                    .header("Accept", "text/html")
+                    .header("Referer", &page)
+                    .multipart(multipart),
+            )
+            .await,
+        alice
+            .post_with_headers(
+                "/api/secrets/replace",
+                &[
+                    ("name", "MISSING"),
+                    ("value", &sentinel),
+                    ("text_area", "true"),
+                ],
+                &html,
+            )
+            .await,
+        // A value refused for itself: the message names the rule, not the value.
+        alice
+            .post_with_headers(
+                "/api/secrets/replace",
+                &[
+                    ("name", "EXISTING"),
+                    ("value", &format!("{sentinel}\0")),
+                    ("text_area", "true"),
+                ],
+                &html,
+            )
+            .await,
+    ];
+    let kept = ["9BAD", "9MULTI", "no secret named MISSING", "NUL"];
+    for (r, kept) in replies.iter().zip(kept) {
+        assert_eq!(r.status, 302, "{}", r.body);
+        assert_eq!(r.headers["location"], "/settings/secrets");
+        assert!(!r.body.contains(&sentinel), "{}", r.body);
+        let flash = flash_of(r);
+        let text = flash.to_string();
+        assert!(flash["error"].is_string(), "a failure's flash: {text}");
+        assert!(text.contains(kept), "{kept} in {text}");
+        assert!(
+            !text.contains(&sentinel),
+            "the flash keeps the value: {text}"
+        );
+        for (name, v) in &r.headers {
+            assert!(
+                !v.as_bytes()
+                    .windows(sentinel.len())
+                    .any(|w| w == sentinel.as_bytes()),
+                "header {name} holds the value"
+            );
+        }
+    }
+    // The page the browser is sent back to shows the last failure, without the value.
+    let body = alice.get("/settings/secrets").await.body;
+    assert!(body.contains("There is a problem"), "{body}");
+    assert!(!body.contains(&sentinel), "the page shows the value");
+    assert!(!body.contains("FLASH-SENTINEL"));
+    // A failed add with the flash shown on the page: the name and description, not the value.
+    let r = alice
+        .post_with_headers(
+            "/api/secrets/create",
+            &[
+                ("name", "9BAD"),
+                ("value", &sentinel),
+                ("description", "kept description"),
+            ],
+            &html,
+        )
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let body = alice.get("/settings/secrets").await.body;
+    assert!(body.contains("value=\"9BAD\""), "name kept: {body}");
+    assert!(body.contains("value=\"kept description\""));
+    assert!(!body.contains(&sentinel), "the page shows the value");
+    // Nothing was stored for any of them, and the login-session store holds no value either.
+    assert_eq!(alice.names().await, ["EXISTING"]);
+    let sessions = format!("SELECT COUNT(*) FROM {}", app.login_sessions_table());
+    assert!(common::query_column::<i64>(&app, &sessions).await[0] >= 1);
+    common::assert_not_stored(&app, &[&sentinel, "FLASH-SENTINEL"]).await;
+    let logs = app.all_logs();
+    assert!(logs.contains("/api/secrets/upload"), "requests are logged");
+    assert!(!logs.contains("FLASH-SENTINEL"), "the logs hold the value");
+}
+both!(
+    a_failed_plain_form_keeps_no_value,
+    crate::a_failed_plain_form_keeps_no_value
 );
 
 /// The add form is multipart so a file can be uploaded; the file's content becomes the value.

@@ -45,6 +45,15 @@ async fn users_cannot_touch_each_others_secrets(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(alice.names().await, vec!["ALICE_TOKEN"]);
     assert!(bob.names().await.is_empty());
+    // Alice's value itself is untouched (decrypted with the master key).
+    assert_eq!(
+        common::decrypt_all(&app).await,
+        [(
+            "alice".to_string(),
+            "ALICE_TOKEN".to_string(),
+            "alice-value".to_string()
+        )]
+    );
 }
 both!(
     users_cannot_touch_each_others_secrets,
@@ -104,14 +113,33 @@ async fn cross_site_posts_get_403(backend: Backend) {
         ("username", "alice"),
         ("password", common::PASSWORD),
     ];
+    let values_before = common::decrypt_all(&app).await;
+    assert_eq!(
+        values_before,
+        [("alice".to_string(), "KEEP".to_string(), "v".to_string())]
+    );
+    let audit = "SELECT COUNT(*) FROM audit_events";
+    let events_before: Vec<i64> = common::query_column(&app, audit).await;
     for path in MUTATING {
         for headers in hostile {
             let r = alice.post_with_headers(path, form, headers).await;
             assert_eq!(r.status, 403, "{path} with {headers:?}: {}", r.body);
         }
     }
-    // Nothing changed, and Alice is still signed in.
+    // Nothing changed: the names, the values themselves (decrypted with the master key, so a
+    // replace that ran before its refusal would show), and not one audit event was written.
+    // Alice is still signed in.
     assert_eq!(alice.names().await, vec!["KEEP"]);
+    assert_eq!(
+        common::decrypt_all(&app).await,
+        values_before,
+        "a refused replace changed a value"
+    );
+    assert_eq!(
+        common::query_column::<i64>(&app, audit).await,
+        events_before,
+        "a refused request was audited as done"
+    );
     // Same-origin browser requests pass.
     let ok = alice
         .post_with_headers(
@@ -206,14 +234,26 @@ async fn sentinel_value_never_leaves(backend: Backend) {
     }
     for s in [&sentinel, &rotated] {
         assert!(!logs.contains(s.as_str()), "logs leaked the value");
-        for (path, bytes) in app.data_files() {
-            assert!(
-                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
-                "{} holds the plaintext",
-                path.display()
-            );
-        }
     }
+    // Every stored byte: the SQLite files, or every table of the PostgreSQL database (audit
+    // trail and login sessions included). The search does see what was stored: the name, in
+    // the secrets table and in the audit trail.
+    let stored = common::database_bytes(&app).await;
+    let holding = |needle: &str| {
+        stored
+            .iter()
+            .filter(|(_, b)| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .map(|(place, _)| place.clone())
+            .collect::<Vec<_>>()
+    };
+    if backend == Backend::Postgres {
+        assert!(
+            holding("DB_PASSWORD").len() >= 2 && !holding("secret.replaced").is_empty(),
+            "the dump misses the secret's name or its audit events: {:?}",
+            holding("DB_PASSWORD")
+        );
+    }
+    common::assert_not_stored(&app, &[&sentinel, &rotated]).await;
     if backend == Backend::Sqlite {
         let files: Vec<String> = app
             .data_files()
@@ -605,6 +645,48 @@ async fn parallel_creates_keep_their_own_outcomes_and_the_limit(backend: Backend
         assert!(largest > 1, "no batch of more than one create");
     }
 }
+/// The per-user limit of 100 under concurrency (PostgreSQL: the owner's row lock; SQLite: the
+/// single writer): at 99 secrets, 16 creates sent at once give exactly one 200, and fifteen
+/// 422s that name the limit. Five rounds (a deletion makes room between them), so a race
+/// that lets two through has several chances to show.
+async fn sixteen_racing_creates_at_99_give_exactly_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    for i in 0..99 {
+        let r = alice.create(&format!("FILL_{i:03}"), "v").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for round in 0..5 {
+        let names: Vec<String> = (0..16).map(|i| format!("RACE_{round}_{i:02}")).collect();
+        let replies =
+            futures::future::join_all(names.iter().map(|name| alice.create(name, "v"))).await;
+        let won: Vec<&String> = names
+            .iter()
+            .zip(&replies)
+            .filter(|(_, r)| r.status == 200)
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(won.len(), 1, "round {round}: {won:?} all got in");
+        for r in replies.iter().filter(|r| r.status != 200) {
+            assert_eq!(r.status, 422, "round {round}: {}", r.body);
+            assert!(
+                r.body.contains("100 secrets, the most allowed"),
+                "round {round}: {}",
+                r.body
+            );
+        }
+        let stored: Vec<i64> = common::query_column(&app, "SELECT COUNT(*) FROM secrets").await;
+        assert_eq!(stored, vec![100], "round {round}");
+        // Make room for the next round.
+        let r = alice.post("/api/secrets/delete", &[("name", won[0])]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
+both!(
+    sixteen_racing_creates_at_99_give_exactly_one,
+    crate::sixteen_racing_creates_at_99_give_exactly_one
+);
+
 /// The log text without its terminal colour codes (`ESC [ … m`).
 fn without_colours(log: &str) -> String {
     let mut out = String::with_capacity(log.len());

@@ -11,6 +11,15 @@ mod replicas;
 use common::{Backend, ServerOptions, TestApp};
 use std::os::unix::fs::PermissionsExt;
 
+/// PostgreSQL answers the tests (or skipping it was asked for): the tests' one check, which
+/// `.ci/test` runs first by this name.
+#[tokio::test]
+async fn postgres_answers() {
+    if common::postgres_available().await {
+        eprintln!("PostgreSQL answers: the PostgreSQL variants run.");
+    }
+}
+
 async fn wrong_master_key_refuses_to_start(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let alice = app.user("alice").await;

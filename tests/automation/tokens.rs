@@ -551,21 +551,6 @@ both!(
     crate::tokens::bearer_requests_set_no_cookie_and_store_no_session
 );
 
-/// Every byte the database holds, as text: the SQLite files, or a PostgreSQL dump.
-fn database_bytes(app: &TestApp) -> Vec<u8> {
-    match &app.db.url {
-        None => app.data_files().into_iter().flat_map(|(_, b)| b).collect(),
-        Some(url) => {
-            let out = std::process::Command::new("pg_dump")
-                .arg(url)
-                .output()
-                .expect("pg_dump runs");
-            assert!(out.status.success(), "{out:?}");
-            out.stdout
-        }
-    }
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -593,7 +578,11 @@ async fn token_at_rest_only_as_its_hash(backend: Backend) {
     let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
     let stored: Vec<String> = query_column(&app, "SELECT token_hash FROM tokens").await;
     assert_eq!(stored, std::slice::from_ref(&hash));
-    let at_rest = database_bytes(&app);
+    let at_rest: Vec<u8> = crate::common::database_bytes(&app)
+        .await
+        .into_iter()
+        .flat_map(|(_, bytes)| bytes)
+        .collect();
     assert!(contains(&at_rest, &hash), "the hash is what is stored");
     let random = &token[PREFIX.len()..];
     assert!(!contains(&at_rest, random), "the token is at rest");

@@ -44,8 +44,15 @@ fn pg_admin_url() -> String {
     std::env::var("LOCKBOX_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN_URL.to_string())
 }
 
-/// Whether PostgreSQL answers. Without it the PostgreSQL variants are skipped loudly, and under
-/// CI (`CI=true`) that is a failure.
+/// Set to `1` to run without PostgreSQL: its variants are then skipped (said on stderr).
+/// Without it, a PostgreSQL that does not answer fails the test: a skip printed by a passing
+/// test is captured by the test runner, and nobody would see it.
+pub const SKIP_POSTGRES: &str = "LOCKBOX_SKIP_POSTGRES";
+
+/// Whether PostgreSQL answers (a connection as the tests' administrator, at
+/// `LOCKBOX_TEST_PG_URL` or 127.0.0.1:5432). The one check, also run by `.ci/test` (through
+/// `startup`'s `postgres_answers`): without PostgreSQL it panics, unless [`SKIP_POSTGRES`] is
+/// `1` and `CI` is not `true`, in which case the PostgreSQL variant is skipped.
 pub async fn postgres_available() -> bool {
     use sqlx::Connection;
     match sqlx::PgConnection::connect(&pg_admin_url()).await {
@@ -54,14 +61,18 @@ pub async fn postgres_available() -> bool {
             true
         }
         Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            let skip = std::env::var(SKIP_POSTGRES).is_ok_and(|v| v == "1");
+            if ci || !skip {
                 panic!(
-                    "PostgreSQL is required under CI but did not answer at {}: {e}",
+                    "PostgreSQL did not answer at {}: {e}. Start it, or set {SKIP_POSTGRES}=1 to \
+                     skip the PostgreSQL variants (not allowed under CI=true)",
                     pg_admin_url()
                 );
             }
             eprintln!(
-                "\n!!!!! POSTGRESQL NOT AVAILABLE ({e}): SKIPPING THE POSTGRESQL VARIANT !!!!!\n"
+                "\n!!!!! POSTGRESQL NOT AVAILABLE ({e}): SKIPPING THE POSTGRESQL VARIANT \
+                 ({SKIP_POSTGRES}=1) !!!!!\n"
             );
             false
         }
@@ -161,7 +172,16 @@ impl Server {
         String::from_utf8_lossy(&self.logs.lock().unwrap()).into_owned()
     }
 
+    /// Whether the process has been reaped already: its pid may be anyone's now, so it must
+    /// not be signalled again (std keeps the status once waited for).
+    fn reaped(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     pub fn kill9(&mut self) {
+        if self.reaped() {
+            return;
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGKILL,
@@ -174,6 +194,9 @@ impl Drop for Server {
     /// SIGTERM first, so the server stops its sessions and removes their files; SIGKILL if it
     /// has not exited after 5 s.
     fn drop(&mut self) {
+        if self.reaped() {
+            return;
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -439,6 +462,81 @@ impl TestApp {
             }
         }
         out
+    }
+}
+
+/// Every byte the installation's database holds, by where it was found: on SQLite the files of
+/// the data directory (the database, its WAL); on PostgreSQL, whose data directory is elsewhere,
+/// every column of every row of every table of Lockbox's schemas (the audit trail and the
+/// login-session store included), a `bytea` as its raw bytes and anything else as its text,
+/// and the data directory's files besides. For the "no value in any stored byte" checks.
+pub async fn database_bytes(app: &TestApp) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = app
+        .data_files()
+        .into_iter()
+        .map(|(p, b)| (p.display().to_string(), b))
+        .collect();
+    let Some(url) = &app.db.url else {
+        return out;
+    };
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let columns: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT c.table_schema, c.table_name, c.column_name, c.data_type \
+         FROM information_schema.columns c JOIN information_schema.tables t \
+           ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE t.table_type = 'BASE TABLE' \
+           AND c.table_schema NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY 1, 2, c.ordinal_position",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    for (schema, table, column, data_type) in &columns {
+        let col = quote(column);
+        let expr = if data_type == "bytea" {
+            col
+        } else {
+            format!("convert_to({col}::text, 'UTF8')")
+        };
+        let sql = format!("SELECT {expr} FROM {}.{}", quote(schema), quote(table));
+        let cells: Vec<Option<Vec<u8>>> = sqlx::query_scalar(&sql)
+            .fetch_all(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut bytes = Vec::new();
+        for cell in cells.into_iter().flatten() {
+            bytes.extend_from_slice(&cell);
+            bytes.push(b'\n');
+        }
+        out.push((format!("{schema}.{table}.{column}"), bytes));
+    }
+    // The dump covers what matters: the tables a leak would most likely reach are in it.
+    for must in [
+        "public.audit_events.detail",
+        "tower_sessions.login_sessions.data",
+    ] {
+        assert!(
+            out.iter().any(|(name, _)| name == must),
+            "{must} missing from the database dump"
+        );
+    }
+    out
+}
+
+/// Asserts that no stored byte of the installation's database (see [`database_bytes`]) holds
+/// any of `needles`.
+pub async fn assert_not_stored(app: &TestApp, needles: &[&str]) {
+    let stored = database_bytes(app).await;
+    for needle in needles {
+        assert!(!needle.is_empty());
+        for (place, bytes) in &stored {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{place} holds {needle:?}"
+            );
+        }
     }
 }
 

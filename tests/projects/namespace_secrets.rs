@@ -70,32 +70,25 @@ async fn probe_report(client: &Client, id: &str) -> HashMap<String, String> {
     panic!("the session never reported");
 }
 
-/// Asserts that no sentinel is in the server's logs, the given replies and outputs, the data
-/// directory's files (the SQLite database), or the database's audit trail.
+/// Asserts that no sentinel is in the server's logs, the given replies and outputs, or any
+/// stored byte of the database (SQLite files; every table on PostgreSQL).
 async fn assert_nowhere(app: &TestApp, texts: &[String]) {
     let logs = app.all_logs();
     assert!(!logs.is_empty());
-    for sentinel in [
+    let sentinels = [
         FILE_SENTINEL.trim_end(),
         STDIN_SENTINEL,
         CLUSTER_SENTINEL,
         API_SENTINEL,
         SENTINEL_MARK,
-    ] {
+    ];
+    common::assert_not_stored(app, &sentinels).await;
+    for sentinel in sentinels {
         assert!(!logs.contains(sentinel), "server logs hold {sentinel}");
         for t in texts {
             assert!(
                 !t.contains(sentinel),
                 "a reply or output holds {sentinel}: {t}"
-            );
-        }
-        for (path, bytes) in app.data_files() {
-            assert!(
-                !bytes
-                    .windows(sentinel.len())
-                    .any(|w| w == sentinel.as_bytes()),
-                "{} holds {sentinel}",
-                path.display()
             );
         }
     }

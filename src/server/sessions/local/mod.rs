@@ -52,6 +52,16 @@ struct Running {
     group: Option<i32>,
     log: Arc<LogBuffer>,
     exit: watch::Receiver<Option<Outcome>>,
+    /// Signals to `pid` and `group` go under this, so never after the process was reaped.
+    reaped: process::Reaped,
+}
+
+impl Running {
+    /// Signals the session while its process is not reaped; false once it is.
+    fn signal(&self, sig: Signal) -> bool {
+        self.reaped
+            .unless_reaped(|| signal_session(self.pid, self.group, sig))
+    }
 }
 
 /// What `start_up` opened.
@@ -416,6 +426,7 @@ impl LocalBackend {
                 group: (!self.options.sandbox).then_some(spawned.pid),
                 log,
                 exit: spawned.exit,
+                reaped: spawned.reaped,
             },
             port,
         ))
@@ -424,7 +435,9 @@ impl LocalBackend {
 
 /// Signals a session: sandboxed, everything below pasta (pasta's child is the namespace's
 /// init, which ignores SIGTERM from outside but takes the whole namespace down on SIGKILL);
-/// uncontained, its group and its descendants.
+/// uncontained, its group and its descendants. `pid` must be an unreaped child of this server
+/// (see [`Running::signal`]) so that it and its group number are still the session's; each
+/// descendant is signalled only if it is still the process listed.
 fn signal_session(pid: i32, group: Option<i32>, sig: Signal) {
     let table = procs::table();
     let below = procs::descendants(&table, pid);
@@ -433,7 +446,7 @@ fn signal_session(pid: i32, group: Option<i32>, sig: Signal) {
         procs::signal_group(g, sig);
     }
     if sig == Signal::SIGKILL {
-        procs::signal([pid], sig);
+        procs::signal_child(pid, sig);
     }
 }
 
@@ -444,18 +457,17 @@ async fn stop_running(running: &mut Running) {
     const SLICE: Duration = Duration::from_millis(100);
     let deadline = tokio::time::Instant::now() + STOP_GRACE;
     while running.exit.borrow().is_none() && tokio::time::Instant::now() < deadline {
-        signal_session(running.pid, running.group, Signal::SIGTERM);
+        running.signal(Signal::SIGTERM);
         let wait = running.exit.wait_for(Option::is_some);
         let _ = tokio::time::timeout(SLICE, wait).await;
     }
+    // Ended (on its own, long ago maybe): nothing to signal. Its pid and group number may
+    // belong to someone else by now; what its group left running ended with it (see
+    // `process::spawn`).
     if running.exit.borrow().is_some() {
-        if let Some(g) = running.group {
-            // Uncontained: background members of the group outlive the shell.
-            procs::signal_group(g, Signal::SIGKILL);
-        }
         return;
     }
-    signal_session(running.pid, running.group, Signal::SIGKILL);
+    running.signal(Signal::SIGKILL);
     let wait = running.exit.wait_for(Option::is_some);
     if tokio::time::timeout(Duration::from_secs(5), wait)
         .await
@@ -626,15 +638,24 @@ impl SessionBackend for LocalBackend {
     }
 }
 
-/// Kills what a session's pid file names, if it is still that session.
+/// Kills what a session's pid file names, if it is still that session (a crashed server's
+/// session died with it, so its pid may well belong to another process by now): the process
+/// only if it carries the session's id, its group (uncontained) while it is that group's
+/// leader, and everything listed below it that is still what was listed.
 fn reap_session(run: &RunDir, id: &str) {
     if let Some(pid) = run.read_pid(id).filter(|p| *p > 1) {
-        if procs::is_session_process(pid, id) {
-            let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
-                .ok()
-                .map(|g| g.as_raw())
-                .filter(|g| *g == pid);
-            signal_session(pid, group, Signal::SIGKILL);
+        let table = procs::table();
+        let below = procs::descendants(&table, pid);
+        let ours = procs::signal_if(pid, Signal::SIGKILL, |p| {
+            let ours = procs::is_session_process(pid, id);
+            if ours && p.pgrp == pid {
+                // Checked just now: the group's number is this leader's.
+                procs::signal_group(pid, Signal::SIGKILL);
+            }
+            ours
+        });
+        if ours {
+            procs::signal(below, Signal::SIGKILL);
         }
     }
 }

@@ -11,7 +11,7 @@ use std::{
         unix::process::CommandExt,
     },
     process::{Command, Stdio},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Instant,
 };
 use tokio::sync::{oneshot, watch};
@@ -35,6 +35,28 @@ pub struct Contain {
 pub struct Spawned {
     pub pid: i32,
     pub exit: watch::Receiver<Option<Outcome>>,
+    pub reaped: Reaped,
+}
+
+/// Keeps signals by pid from reaching anyone but the session. Until the session's process is
+/// reaped it keeps its pid (as a zombie, once it has exited), and, as a group leader, its
+/// group's number; once reaped, both may be given to any new process. The session's thread
+/// reaps only while holding this lock, and marks it; a stop signals only under the lock and
+/// only when not marked.
+#[derive(Clone, Default)]
+pub struct Reaped(Arc<Mutex<bool>>);
+
+impl Reaped {
+    /// Runs `signal` while the process is not reaped, and keeps it unreaped meanwhile;
+    /// returns whether it ran.
+    pub fn unless_reaped(&self, signal: impl FnOnce()) -> bool {
+        let reaped = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if *reaped {
+            return false;
+        }
+        signal();
+        true
+    }
 }
 
 /// Applies `contain` in the child. Only async-signal-safe calls (raw syscalls) run there.
@@ -93,9 +115,12 @@ pub async fn spawn(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(writer.try_clone()?))
         .stderr(Stdio::from(writer));
+    let own_group = how.own_group;
     contain(&mut cmd, how);
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = watch::channel(None);
+    let reaped = Reaped::default();
+    let reaper = reaped.clone();
     std::thread::Builder::new()
         .name(format!("session-{}", &session[..8.min(session.len())]))
         .stack_size(256 * 1024)
@@ -112,9 +137,22 @@ pub async fn spawn(
                 }
             };
             let spawned = Instant::now();
-            let _ = started_tx.send(Ok(child.id() as i32));
+            let pid = child.id() as i32;
+            let _ = started_tx.send(Ok(pid));
             pump(reader, &log, &session, spawned);
-            let outcome = match child.wait() {
+            wait_unreaped(pid);
+            let waited = {
+                let mut marked = reaper.0.lock().unwrap_or_else(|e| e.into_inner());
+                if own_group {
+                    // The session has ended: what it left running in its group ends with it (as
+                    // a sandbox's namespace does), now, while the group's number is its own.
+                    super::procs::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+                }
+                let waited = child.wait();
+                *marked = true;
+                waited
+            };
+            let outcome = match waited {
                 Ok(status) => match status.code() {
                     Some(code) => Ok(code),
                     None => Err(describe_signal(&status)),
@@ -127,7 +165,29 @@ pub async fn spawn(
     let pid = started_rx
         .await
         .map_err(|_| std::io::Error::other("the session thread ended early"))??;
-    Ok(Spawned { pid, exit: exit_rx })
+    Ok(Spawned {
+        pid,
+        exit: exit_rx,
+        reaped,
+    })
+}
+
+/// Waits until the child `pid` has exited, leaving it to be reaped.
+fn wait_unreaped(pid: i32) {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return;
+    };
+    loop {
+        match waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+        ) {
+            Err(rustix::io::Errno::INTR) => continue,
+            // Exited, or an error (no such child): the reaping wait says which.
+            _ => return,
+        }
+    }
 }
 
 /// Copies output into the log until every writer has closed it.
