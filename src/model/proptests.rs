@@ -244,7 +244,7 @@ proptest! {
         if let (true, Ok(dir)) = (file_ok, launch::mount_dir(&dir)) {
             let path = Path::new(&dir).join(&key);
             prop_assert_eq!(path.parent(), Some(Path::new(&dir)), "{:?} escapes {}", &key, &dir);
-            prop_assert!(matches!(path.components().last(), Some(Component::Normal(_))));
+            prop_assert!(matches!(path.components().next_back(), Some(Component::Normal(_))));
         }
     }
 

@@ -95,6 +95,10 @@ pub fn render(
     if let Some(image) = &args.image {
         environment.image = image.clone();
     }
+    if args.port == Some(0) {
+        // A Pod's containerPort and a Service's port start at 1: the API server refuses 0.
+        return Err("--port: a port is 1 to 65535, not 0".into());
+    }
     if args.port.is_some() {
         environment.port = args.port;
     }
