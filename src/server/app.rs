@@ -190,8 +190,9 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(sessions)
         // Token requests lose their cookies before the session layer can read them.
         .layer(middleware::from_fn(web::bearer::layer))
-        .layer(middleware::from_fn(web::cross_origin::layer))
+        // Inside the cross-origin check: a cross-site post is refused as such whatever its body.
         .layer(middleware::from_fn(web::multipart::guard))
+        .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(middleware::from_fn(web::api_errors::plain_refusals))
         // Outermost: every response gets the headers, and the nonce is in place for the page.

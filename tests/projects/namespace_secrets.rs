@@ -445,7 +445,7 @@ async fn unusable_references_are_refused(backend: Backend) {
         let fields = r.json()["fields"].clone();
         assert_eq!(
             fields,
-            serde_json::json!([{"field": "extra_env", "message": message}]),
+            serde_json::json!([{"field": "extra_env", "code": "reference_refused", "message": message}]),
             "{extra}"
         );
     }
