@@ -6,16 +6,13 @@
 //! included); a 5xx, a connection dropped while the body was within limits, or a dead server is a
 //! failure; and nothing stored before changes (every value is decrypted before and after).
 //!
-//! Open findings (seed 0x10c6b0c5), why it is `#[ignore]`d for now:
-//! - a NUL byte in a looked-up key (`/api/tokens/revoke` id, `/api/sessions/launch`
-//!   environment) answers 500;
-//! - some requests get no answer: the reused keep-alive connection was closed by the server
-//!   after an early refusal that left the request body unread (to confirm: with a client that
-//!   does not reuse connections, these should disappear if that is the cause).
-//!
-//! Fixed from its first findings: a url-encoded POST to the multipart upload endpoint panicked
-//! in the decoder and dropped the connection; 405/413 and unknown `/api/` paths answered plain
-//! text; an error whose message quoted a 70 KB field was cut off and left a 500.
+//! What it found and got fixed: a url-encoded POST to the multipart upload endpoint panicked in
+//! the decoder and dropped the connection; 405/413 and unknown `/api/` paths answered plain text;
+//! an error whose message quoted a 70 KB field was cut off and left a 500; a NUL byte in a
+//! looked-up key (a token id, an environment or project name) answered 500 on PostgreSQL
+//! (`web::nul_guard`); and a refusal that left the body unread (cross-site, over the limit)
+//! closed the connection without saying so, losing the client's next request on it
+//! (`web::unread_body`).
 
 use crate::common::{self, Backend, Client, TestApp};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
@@ -257,6 +254,8 @@ async fn fuzz_endpoint(
     known: &[String],
 ) -> Vec<String> {
     let mut wrong = Vec::new();
+    // A lost answer is often the previous request's doing (it left the connection closing).
+    let mut previous = String::from("none on this endpoint");
     for _ in 0..PER_CALLER {
         let Shot {
             request,
@@ -276,13 +275,15 @@ async fn fuzz_endpoint(
             }
             Ok((status, body)) if status >= 400 => {
                 let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-                let named = json
-                    .as_ref()
-                    .and_then(|j| j.get("error"))
-                    .is_some_and(|e| e.is_string());
+                let carries = |key: &str| {
+                    json.as_ref()
+                        .and_then(|j| j.get(key))
+                        .is_some_and(|e| e.is_string())
+                };
+                let named = carries("error") && carries("code");
                 if !named {
                     wrong.push(format!(
-                        "{caller} {path}: {status} without a JSON error for {about}: {}",
+                        "{caller} {path}: {status} without a JSON error and code for {about}: {}",
                         body.chars().take(200).collect::<String>()
                     ));
                 }
@@ -291,11 +292,22 @@ async fn fuzz_endpoint(
             Err(e) if body_len > BODY_LIMIT => {
                 let _ = e; // cut off for being too large: allowed
             }
-            Err(e) => wrong.push(format!("{caller} {path}: no answer for {about}: {e}")),
+            Err(e) => {
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                wrong.push(format!(
+                    "{caller} {path}: no answer for {about}: {chain} (the request before: {previous})"
+                ));
+            }
         }
         if wrong.len() >= 5 {
             break;
         }
+        previous = about.chars().take(80).collect();
     }
     wrong
 }

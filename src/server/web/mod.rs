@@ -1,5 +1,5 @@
 //! HTTP edges: client addresses, cross-origin protection, API error statuses, security headers,
-//! the flash cookie, multipart forms, static files.
+//! the flash cookie, multipart forms, NUL bytes in forms, unread request bodies, static files.
 
 pub mod api_errors;
 pub mod assets;
@@ -10,9 +10,11 @@ pub mod cross_origin;
 pub mod flash;
 pub mod headers;
 pub mod multipart;
+pub mod nul_guard;
 pub mod page_cache;
 pub mod request_id;
 pub mod request_metrics;
 pub mod shown_once;
 pub mod token_page;
+pub mod unread_body;
 pub mod user_created_page;
