@@ -33,7 +33,7 @@ pub fn mount_dir(raw: &str) -> Result<String, RuleError> {
             format!("Mount directory must be at most {MAX_MOUNT_DIR} bytes."),
         ));
     }
-    if raw.chars().any(char::is_control) {
+    if raw.chars().any(super::value::breaks_the_line) {
         return refuse(
             Code::ControlCharacter,
             "Mount directory must not contain control characters.",

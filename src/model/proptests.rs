@@ -346,7 +346,7 @@ proptest! {
         match Description::check(&description) {
             Ok(()) => prop_assert!(
                 description.chars().count() <= Description::MAX
-                    && !description.chars().any(char::is_control)
+                    && !description.chars().any(super::value::breaks_the_line)
             ),
             Err(e) => refused_with(&e, &[Code::TooLong, Code::ControlCharacter])?,
         }
@@ -357,7 +357,7 @@ proptest! {
         match tokens::check_name(&description) {
             Ok(name) => prop_assert!(
                 !name.is_empty() && name.chars().count() <= tokens::MAX_NAME_CHARS
-                    && !name.chars().any(char::is_control)
+                    && !name.chars().any(super::value::breaks_the_line)
             ),
             Err(e) => refused_with(&e, &[Code::Required, Code::TooLong, Code::ControlCharacter])?,
         }

@@ -96,7 +96,7 @@ pub fn check_name(raw: &str) -> Result<String, RuleError> {
             format!("A token name is at most {MAX_NAME_CHARS} characters."),
         ));
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(super::value::breaks_the_line) {
         return Err(RuleError::new(
             Code::ControlCharacter,
             "A token name is one line of text, without control characters.",

@@ -77,6 +77,13 @@ impl fmt::Debug for SecretValue {
 /// An optional one-line note about a secret. Not secret, but bounded.
 pub struct Description;
 
+/// What one line of text must not hold: a control character (line feed, carriage return, escape
+/// sequences...) or a Unicode line or paragraph separator (U+2028, U+2029), which many viewers
+/// also break the line at.
+pub fn breaks_the_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 impl Description {
     pub const MAX: usize = 200;
 
@@ -91,7 +98,7 @@ impl Description {
                 ),
             ));
         }
-        if raw.chars().any(char::is_control) {
+        if raw.chars().any(breaks_the_line) {
             return Err(RuleError::new(
                 Code::ControlCharacter,
                 "Description must be one line without control characters.",
@@ -103,6 +110,15 @@ impl Description {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_description_is_one_line_by_unicode_too() {
+        for raw in ["a\u{2028}b", "a\u{2029}b", "a\nb", "a\u{1b}[31m"] {
+            let e = super::Description::check(raw).unwrap_err();
+            assert_eq!(e.code, super::Code::ControlCharacter, "{raw:?}");
+        }
+        assert!(super::Description::check("café – ok").is_ok());
+    }
+
     use super::*;
 
     #[test]
