@@ -174,7 +174,7 @@ async function notAllowed(page: Page, js: boolean): Promise<void> {
 for (const js of [true, false]) {
   test.describe(js ? 'with JavaScript' : 'without JavaScript', () => {
     test.use({ javaScriptEnabled: js });
-    test('an admin filters the audit log and checks its chain by keyboard', async ({ page }) => {
+    test('an admin filters the audit log, checks its chain and starts a key rotation by keyboard', async ({ page }) => {
       await auditJourney(page, js);
     });
     test('anyone else gets "not allowed" with status 403', async ({ page }) => {
