@@ -49,7 +49,7 @@ pub async fn set_namespace_secret(
         let state = &ctx.state;
         let saved = service::set(
             &state.db,
-            &state.keyring,
+            &state.keyring.current(),
             state.limits().max_value_bytes,
             By::Admin(&actor),
             &scope,

@@ -66,6 +66,18 @@ pub enum KeySource {
 pub struct KeysReport {
     pub status: RotationStatus,
     pub source: KeySource,
+    /// The outcome of the admin page's last form post, for the page (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash: Option<crate::model::Flash>,
+}
+
+/// The answer of `/api/admin/keys/rotate`: the key ids, never a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationStarted {
+    /// The key that was active, kept as a previous key until nothing uses it.
+    pub old_key_id: String,
+    /// The new active key.
+    pub new_key_id: String,
 }
 
 #[cfg(test)]

@@ -122,7 +122,14 @@ pub async fn signup(
             "Sign-up is closed on this server. Ask an admin to create your account.",
         ));
     }
-    create_user(&state.db, &state.keyring, username, password_text, false).await
+    create_user(
+        &state.db,
+        &state.keyring.current(),
+        username,
+        password_text,
+        false,
+    )
+    .await
 }
 
 pub async fn signup_open(state: &AppState) -> Result<bool, AppError> {

@@ -71,7 +71,7 @@ pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), St
         flash,
         page_cache: Default::default(),
         db,
-        keyring: Arc::new(keyring),
+        keyring: keys::LiveKeyring::new(keyring),
         config: Arc::new(config),
         throttle,
         leptos_options,

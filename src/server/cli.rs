@@ -352,7 +352,14 @@ pub async fn run() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match accounts::create_user(&state.db, &state.keyring, &username, password, admin).await
+            match accounts::create_user(
+                &state.db,
+                &state.keyring.current(),
+                &username,
+                password,
+                admin,
+            )
+            .await
             {
                 Ok(user) => {
                     let role = if user.is_admin { "admin" } else { "user" };

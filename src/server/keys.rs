@@ -5,12 +5,15 @@
 use crate::server::{
     config::{split_key_list, Config},
     crypto::{CryptoError, Kek},
-    db::{self, rotation::KeyUse, Db},
+    db::{self, audit::AuditEvent, rotation::KeyUse, Db},
+    projects::By,
 };
 use std::{
     io::Write,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,11 @@ pub enum KeyError {
          does not rotate it itself; follow the rolling procedure instead (nothing was changed)"
     )]
     NotAKeyFile,
+    #[error(
+        "a key rotation is still rewrapping ({done} of {total} wrapped keys are under the active \
+         key); start another once it has completed. Nothing was changed."
+    )]
+    RotationInProgress { done: i64, total: i64 },
     #[error("database error during the key check: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -100,6 +108,112 @@ impl Keyring {
             .chain(&self.previous)
             .map(Kek::id)
             .collect()
+    }
+}
+
+impl KeyError {
+    /// What a server function answers: the two refusals of a rotation with their codes; any
+    /// other failure is logged (its text names key ids and paths, never a key) and answered 500.
+    pub fn into_app_error(self) -> crate::model::AppError {
+        use crate::model::{AppError, Code, RuleError};
+        match self {
+            KeyError::NotAKeyFile => AppError::field(
+                "rotation",
+                RuleError::new(
+                    Code::Unsupported,
+                    "This server's master key comes from LOCKBOX_MASTER_KEY or \
+                     LOCKBOX_MASTER_KEY_FILE, so Lockbox does not rotate it itself: follow the \
+                     rolling procedure. Nothing was changed.",
+                ),
+            ),
+            KeyError::RotationInProgress { done, total } => AppError::Conflict {
+                field: "rotation".into(),
+                message: format!(
+                    "A key rotation is still rewrapping ({done} of {total} wrapped keys are under \
+                     the active key). Start another once it has completed. Nothing was changed."
+                ),
+            },
+            other => crate::server::error::internal("starting a key rotation", other),
+        }
+    }
+}
+
+/// The keyring of a running server, which an online rotation switches to a new active key
+/// without a restart. Callers take a snapshot ([`LiveKeyring::current`]) per operation and use
+/// it throughout, so one operation never mixes two keyrings; an operation that took its
+/// snapshot just before a switch may still wrap one key under the old active key, which stays
+/// held as a previous key, and the background rewrap moves it on its next pass.
+#[derive(Clone)]
+pub struct LiveKeyring(Arc<Live>);
+
+struct Live {
+    current: RwLock<Arc<Keyring>>,
+    /// When the keyring was last switched (none since start-up: `None`).
+    switched_at: Mutex<Option<Instant>>,
+    /// Wakes the background rewrap after a switch.
+    wake: tokio::sync::Notify,
+    /// One rotation at a time in this process.
+    rotating: tokio::sync::Mutex<()>,
+}
+
+impl LiveKeyring {
+    pub fn new(keyring: Keyring) -> Self {
+        Self(Arc::new(Live {
+            current: RwLock::new(Arc::new(keyring)),
+            switched_at: Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
+            rotating: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The keyring now: a snapshot to use for one whole operation.
+    pub fn current(&self) -> Arc<Keyring> {
+        self.0
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Switches to `keyring` and wakes the background rewrap.
+    fn switch(&self, keyring: Keyring) {
+        *self
+            .0
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyring);
+        *self
+            .0
+            .switched_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+        self.0.wake.notify_one();
+    }
+
+    /// Resolves when a switch asks the background rewrap to look again (at once if one
+    /// happened since the last wait).
+    pub async fn switched(&self) {
+        self.0.wake.notified().await
+    }
+
+    /// Whether the keyring has stayed the same for at least `grace`: only then may previous
+    /// keys that wrap nothing be destroyed, since an operation holding an older snapshot may
+    /// still be about to wrap a key with one of them.
+    pub fn settled_for(&self, grace: Duration) -> bool {
+        self.0
+            .switched_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none_or(|at| at.elapsed() >= grace)
+    }
+
+    /// Starts a rotation of the generated key file from the running server (see [`rotate`]),
+    /// then switches this server to the new keyring and wakes the background rewrap.
+    pub async fn rotate(&self, config: &Config, db: &Db, by: &By<'_>) -> Result<Rotated, KeyError> {
+        let _one_at_a_time = self.0.rotating.lock().await;
+        let (keyring, rotated) = rotate(config, db, &self.current(), by).await?;
+        self.switch(keyring);
+        Ok(rotated)
     }
 }
 
@@ -159,6 +273,16 @@ pub struct CheckReport {
 /// database that holds no encrypted data yet. Refuses, changing nothing, a key set that lacks a
 /// key some row needs.
 pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
+    load_with(config, db, None).await
+}
+
+/// [`load`], recording `introduced` (the audit event of a rotation) in the transaction that
+/// stores the active key's check.
+async fn load_with(
+    config: &Config,
+    db: &Db,
+    introduced: Option<&AuditEvent<'_>>,
+) -> Result<Keyring, KeyError> {
     let checks = db::keyring::all(db).await?;
     let in_use = db::rotation::use_by_key(db).await?;
     let mut known: Vec<String> = checks.iter().map(|c| c.key_id.clone()).collect();
@@ -197,8 +321,10 @@ pub async fn load(config: &Config, db: &Db) -> Result<Keyring, KeyError> {
     };
     let keyring = Keyring::with_previous(active, previous_keys(config)?);
     check(&keyring, &known, &in_use, &checks)?;
-    if !checks.iter().any(|c| c.key_id == keyring.active().id()) {
-        let kek = keyring.active();
+    let kek = keyring.active();
+    if let Some(event) = introduced {
+        db::keyring::introduce(db, kek.id(), &kek.check_blob(), event).await?;
+    } else if !checks.iter().any(|c| c.key_id == kek.id()) {
         db::keyring::insert(db, kek.id(), &kek.check_blob(), db::now_ms()).await?;
     }
     log_report(&keyring, &CheckReport { in_use });
@@ -335,7 +461,7 @@ fn key_list_text(keys: &[&Kek]) -> zeroize::Zeroizing<String> {
 /// Rotates the generated key file: the current key joins `master.key.previous`, then a new key
 /// replaces `master.key` (both written atomically, 0600). In that order, a crash between the
 /// two leaves the old key in both files, never in neither. Returns (old id, new id).
-pub fn rotate_key_file(config: &Config) -> Result<(String, String), KeyError> {
+fn rotate_key_file(config: &Config) -> Result<(String, String), KeyError> {
     if config.master_key.is_some() {
         return Err(KeyError::NotAKeyFile);
     }
@@ -359,6 +485,54 @@ pub fn rotate_key_file(config: &Config) -> Result<(String, String), KeyError> {
         "rotated the master key file"
     );
     Ok((old.id().to_string(), new.id().to_string()))
+}
+
+/// What [`rotate`] did: key ids only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub old_key_id: String,
+    pub new_key_id: String,
+}
+
+/// The audit action of a rotation that an admin or the command line started.
+pub const ROTATION_REQUESTED: &str = "key.rotation.requested";
+
+/// Starts a rotation of the generated key file, for `lockbox keys rotate` and the admin page
+/// alike: refuses keys from the environment and a rotation that is still rewrapping (judged
+/// with `current`, the keyring in use), writes the new key file keeping the old key as a
+/// previous one ([`rotate_key_file`]), then loads the new keyring the way a restart would
+/// (the start-up key check included), storing the new key's check together with the audit
+/// event. Returns the new keyring; the caller switches to it.
+pub async fn rotate(
+    config: &Config,
+    db: &Db,
+    current: &Keyring,
+    by: &By<'_>,
+) -> Result<(Keyring, Rotated), KeyError> {
+    if config.master_key.is_some() {
+        return Err(KeyError::NotAKeyFile);
+    }
+    let status = crate::server::rotation::summarise(current, &db::rotation::use_by_key(db).await?);
+    if status.rotation_needed {
+        return Err(KeyError::RotationInProgress {
+            done: status.done,
+            total: status.total,
+        });
+    }
+    let (old_key_id, new_key_id) = rotate_key_file(config)?;
+    let detail = format!(
+        "new active master key id {new_key_id}; key id {old_key_id} is kept as a previous key \
+         until nothing uses it"
+    );
+    let event = by.event(ROTATION_REQUESTED, &new_key_id, &detail);
+    let keyring = load_with(config, db, Some(&event)).await?;
+    Ok((
+        keyring,
+        Rotated {
+            old_key_id,
+            new_key_id,
+        },
+    ))
 }
 
 /// Removes from `master.key.previous` the keys that wrap nothing in `in_use` (the file goes when
@@ -419,6 +593,35 @@ mod tests {
         assert_eq!(ring.ids(), [b_id.as_str(), a_id.as_str()]);
         assert_eq!(ring.get(&a_id).unwrap().id(), a_id);
         assert!(ring.get("0000").is_none());
+    }
+
+    #[tokio::test]
+    async fn live_keyring_switches_for_new_snapshots_only_and_wakes_the_rewrap() {
+        let a = Kek::from_bytes(&[1; 32]).unwrap();
+        let a_id = a.id().to_string();
+        let live = LiveKeyring::new(Keyring::new(a));
+        assert!(
+            live.settled_for(Duration::from_secs(3600)),
+            "nothing switched yet"
+        );
+        let before = live.current();
+        let b = Kek::from_bytes(&[2; 32]).unwrap();
+        let b_id = b.id().to_string();
+        live.switch(Keyring::with_previous(
+            b,
+            vec![Kek::from_bytes(&[1; 32]).unwrap()],
+        ));
+        // A snapshot taken before keeps its keyring; a new one has the new active key and
+        // still holds the old one.
+        assert_eq!(before.active().id(), a_id);
+        let after = live.current();
+        assert_eq!(after.ids(), [b_id.as_str(), a_id.as_str()]);
+        assert!(!live.settled_for(Duration::from_secs(3600)));
+        assert!(live.settled_for(Duration::ZERO));
+        // The switch left a wake-up for the rewrap task, even though it was not waiting yet.
+        tokio::time::timeout(Duration::from_secs(1), live.switched())
+            .await
+            .expect("woken");
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! commands run on the server's host against its database and keys.
 
 use crate::server::{
-    account_deletion::{self, By},
-    app,
+    account_deletion, app,
     config::Config,
     db::{self, Db},
     keys::{self, Keyring},
+    projects::By,
     rotation::{self, RotationStatus},
 };
 use clap::Subcommand;
@@ -81,6 +81,27 @@ pub fn render(status: &RotationStatus) -> String {
     out
 }
 
+/// `lockbox keys rotate` with the generated key file: the admin page's function
+/// ([`keys::rotate`]); a running server picks the new key up when restarted.
+async fn rotate(config: &Config, db: &Db, keyring: &Keyring) -> Result<String, String> {
+    // The rotation is audited, so the audit key must be loaded to seal the event.
+    crate::server::audit_log::open(db, keyring).await?;
+    let (_, rotated) = keys::rotate(config, db, keyring, &By::CommandLine)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "new master key id {} written to {}; the old key {} is kept in {} until nothing uses \
+         it.\nRestart `lockbox serve`: it rewraps every data key under the new key in the \
+         background (`lockbox keys status` shows progress) and then deletes the old key from \
+         {}. (The admin page's \"Start a rotation\" does the same without a restart.)\n",
+        rotated.new_key_id,
+        keys::key_file_path(config).display(),
+        rotated.old_key_id,
+        keys::previous_key_file_path(config).display(),
+        keys::previous_key_file_path(config).display(),
+    ))
+}
+
 /// The rolling procedure, for keys supplied through the environment.
 pub const ROLLING_PROCEDURE: &str = "\
 The master key comes from LOCKBOX_MASTER_KEY (or LOCKBOX_MASTER_KEY_FILE), so Lockbox does not
@@ -112,19 +133,7 @@ pub async fn run(config: Config, command: KeysCommand) -> ExitCode {
         },
         KeysCommand::Rotate if config.master_key.is_some() => Ok(ROLLING_PROCEDURE.to_string()),
         KeysCommand::Rotate => match open(&config).await {
-            Ok(_) => keys::rotate_key_file(&config)
-                .map(|(old, new)| {
-                    format!(
-                        "new master key id {new} written to {}; the old key {old} is kept in {} \
-                         until nothing uses it.\nRestart `lockbox serve`: it rewraps every data \
-                         key under the new key in the background (`lockbox keys status` shows \
-                         progress) and then deletes the old key from {}.\n",
-                        keys::key_file_path(&config).display(),
-                        keys::previous_key_file_path(&config).display(),
-                        keys::previous_key_file_path(&config).display(),
-                    )
-                })
-                .map_err(|e| e.to_string()),
+            Ok((db, keyring)) => rotate(&config, &db, &keyring).await,
             Err(e) => Err(e),
         },
         KeysCommand::ForgetPrevious => match open(&config).await {
@@ -177,7 +186,7 @@ pub async fn delete_user(config: Config, username: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match account_deletion::delete_user(&state, By::CommandLine, username).await {
+    match account_deletion::delete_user(&state, account_deletion::By::CommandLine, username).await {
         Ok(d) => {
             println!(
                 "deleted user {} ({}): {} secrets deleted, {} sessions stopped, data key destroyed",

@@ -5,10 +5,13 @@
 //! set, outcomes and backends fixed words. Counters and histograms are recorded where things
 //! happen; gauges that describe stored state are read from the database at each scrape.
 
-use crate::server::{db::Db, keys::Keyring};
+use crate::server::{
+    db::Db,
+    keys::{Keyring, LiveKeyring},
+};
 use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 pub const HTTP_REQUESTS: &str = "lockbox_http_requests_total";
 pub const HTTP_DURATION: &str = "lockbox_http_request_duration_seconds";
@@ -86,7 +89,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
 pub struct Scrape {
     pub handle: PrometheusHandle,
     pub db: Db,
-    pub keyring: Arc<Keyring>,
+    pub keyring: LiveKeyring,
 }
 
 /// Sets the gauges that describe stored state. A failed read leaves the last value and is
@@ -133,7 +136,7 @@ async fn refresh_gauges(db: &Db, keyring: &Keyring) {
 }
 
 async fn metrics(State(scrape): State<Scrape>) -> impl IntoResponse {
-    refresh_gauges(&scrape.db, &scrape.keyring).await;
+    refresh_gauges(&scrape.db, &scrape.keyring.current()).await;
     (
         [(
             header::CONTENT_TYPE,

@@ -257,7 +257,15 @@ pub async fn main(config: Config, command: NamespaceSecretsCommand) -> ExitCode 
     };
     let max = state.limits().max_value_bytes;
     let mut stdin = std::io::stdin().lock();
-    match run(&state.db, &state.keyring, max, command, &mut stdin).await {
+    match run(
+        &state.db,
+        &state.keyring.current(),
+        max,
+        command,
+        &mut stdin,
+    )
+    .await
+    {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

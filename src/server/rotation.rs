@@ -20,9 +20,9 @@ use crate::server::{
         rotation::{KeyUse, Kind, Rewrapped},
         Db,
     },
-    keys::Keyring,
+    keys::{Keyring, LiveKeyring},
 };
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 /// The name audit records give the rotation task as the actor.
 pub const ACTOR: &str = "key rotation";
@@ -223,15 +223,22 @@ pub async fn run_pass(
 }
 
 /// How often the task looks again once nothing is left (a replica still on an old key may
-/// have wrapped new keys with it).
+/// have wrapped new keys with it). A switch of the live keyring wakes it at once.
 const RECHECK: Duration = Duration::from_secs(60);
 
-/// Runs rotation in the background for as long as the server runs. `on_done` is called with
-/// what the rows use after every pass that leaves nothing to rewrap (the caller forgets
-/// previous keys nothing needs).
+/// How long the live keyring must have stayed the same before previous keys that wrap nothing
+/// are destroyed: longer than any one operation holds a keyring snapshot (a sign-up wraps its
+/// new data key after hashing the password), so a key wrapped with the old snapshot just after
+/// the switch is rewrapped (on the next pass) before the old key can go.
+pub const FORGET_GRACE: Duration = Duration::from_secs(30);
+
+/// Runs rotation in the background for as long as the server runs, with a snapshot of the
+/// live keyring per pass. `on_done` is called with what the rows use after every pass that
+/// leaves nothing to rewrap, once the keyring has been settled for [`FORGET_GRACE`] (the caller
+/// forgets previous keys nothing needs).
 pub fn spawn(
     db: Db,
-    keyring: Arc<Keyring>,
+    live: LiveKeyring,
     batch: usize,
     pause: Duration,
     on_done: impl Fn(&[KeyUse]) + Send + 'static,
@@ -239,17 +246,26 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut stood_down_for: Option<String> = None;
         loop {
+            let keyring = live.current();
             let wait = match run_pass(&db, &keyring, batch, pause).await {
                 Ok(Pass::Done { .. }) => {
                     stood_down_for = None;
                     match db::rotation::use_by_key(&db).await {
                         Ok(in_use) if !summarise(&keyring, &in_use).rotation_needed => {
-                            on_done(&in_use)
+                            if live.settled_for(FORGET_GRACE) {
+                                on_done(&in_use);
+                                RECHECK
+                            } else {
+                                // Look again once the grace has passed.
+                                FORGET_GRACE
+                            }
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "reading key use failed"),
+                        Ok(_) => RECHECK,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reading key use failed");
+                            RECHECK
+                        }
                     }
-                    RECHECK
                 }
                 Ok(Pass::StoodDown { newest }) => {
                     if stood_down_for.as_deref() != Some(newest.as_str()) {
@@ -266,7 +282,10 @@ pub fn spawn(
                     Duration::from_secs(10)
                 }
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = live.switched() => {}
+            }
         }
     })
 }

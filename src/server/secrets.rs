@@ -43,7 +43,8 @@ pub async fn data_key(state: &AppState, user_id: &str) -> Result<DataKey, AppErr
     let row: UserRow = db::users::by_id(&state.db, user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let kek = state.keyring.get(&row.dek_key_id).ok_or_else(|| {
+    let keyring = state.keyring.current();
+    let kek = keyring.get(&row.dek_key_id).ok_or_else(|| {
         internal(
             "data key wrapped by a key this server does not hold",
             &row.dek_key_id,

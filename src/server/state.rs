@@ -3,7 +3,7 @@
 use crate::{
     model::Limits,
     server::{
-        auth::throttle::Throttle, config::Config, db::Db, keys::Keyring,
+        auth::throttle::Throttle, config::Config, db::Db, keys::LiveKeyring,
         sessions::backend::SessionBackend, web::page_cache::PageCache,
     },
 };
@@ -13,7 +13,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub keyring: Arc<Keyring>,
+    /// The master keys; an online rotation switches them (take a snapshot per operation).
+    pub keyring: LiveKeyring,
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,

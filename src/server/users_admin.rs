@@ -117,7 +117,7 @@ pub async fn create(
     let password = one_time_password();
     let created = accounts::create_account(
         &state.db,
-        &state.keyring,
+        &state.keyring.current(),
         username.trim(),
         password.clone(),
         admin,

@@ -116,3 +116,299 @@ async fn generated_key_file_steps() {
     let page = admin.get("/admin/keys").await;
     assert!(page.body.contains("lockbox keys rotate"), "{}", page.body);
 }
+
+/// A session environment that prints, for each of `TOKEN` and `PEM` it received, the SHA-256
+/// of the value: the server had to unwrap the user's data key with its live keyring to inject
+/// them.
+const REVEAL: &str = r#"for n in TOKEN PEM; do
+  eval "v=\${$n-}"
+  printf '%s=%s\n' "$n" "$(printf %s "$v" | sha256sum | cut -d' ' -f1)"
+done
+echo done"#;
+
+fn sha256(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// What a session of `client`'s with its secrets `TOKEN` and `PEM` received, as hashes: the
+/// values decrypted by the server, read back through the API.
+async fn revealed(client: &Client) -> Vec<String> {
+    let r = client
+        .post(
+            "/api/sessions/launch",
+            &[
+                ("environment", "reveal"),
+                ("secrets[0][secret]", "TOKEN"),
+                ("secrets[0][mode]", "env"),
+                ("secrets[1][secret]", "PEM"),
+                ("secrets[1][mode]", "env"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    for _ in 0..400 {
+        let r = client
+            .post("/api/sessions/logs", &[("id", id.as_str())])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let text = r.json()["text"].as_str().unwrap().to_string();
+        if text.contains("done\n") {
+            return text
+                .lines()
+                .filter(|l| l.contains('='))
+                .map(str::to_string)
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("session {id} never finished");
+}
+
+fn expected(name: &str) -> Vec<String> {
+    vec![
+        format!("TOKEN={}", sha256(&format!("token-of-{name}"))),
+        format!("PEM={}", sha256(&format!("pem\nof {name}"))),
+    ]
+}
+
+fn key_file(app: &TestApp, name: &str) -> String {
+    std::fs::read_to_string(app.data_path().join(name))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn key_id(key: &str) -> String {
+    lockbox::server::crypto::Kek::from_base64(key)
+        .unwrap()
+        .id()
+        .to_string()
+}
+
+/// Polls the report until the rewrap towards `key_id` has completed.
+async fn wait_until_rotated(admin: &Client, key_id: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = report(admin).await;
+        let s = &r["status"];
+        if s["active_key_id"] == key_id
+            && s["rotation_needed"] == false
+            && s["completed_at"].is_i64()
+        {
+            return r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation to {key_id} never completed: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With the generated key file, an admin starts a rotation over HTTP (`/api/admin/keys/rotate`,
+/// what the page's "Start a rotation" posts): anyone else, signed out or cross-site is refused
+/// and nothing changes; the new key file is written (the old key kept as previous, both 0600),
+/// the running server switches to it without a restart and rewraps everything; a second start
+/// while it rewraps is a 409. Every secret still reaches a session (decrypted by the live
+/// server), after a restart on the same data too, and `lockbox keys rotate` still works after.
+/// The event names the admin; no key reaches a log, an answer or the audit log.
+async fn an_admin_starts_a_rotation_over_http(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    // One key a batch, slowly: the rewrap takes a few seconds, long enough to be refused a
+    // second start while it runs.
+    let slow = vec![
+        ("LOCKBOX_REWRAP_BATCH".to_string(), "1".to_string()),
+        ("LOCKBOX_REWRAP_PAUSE_MS".to_string(), "400".to_string()),
+    ];
+    let mut app = TestApp::spawn_with(
+        backend,
+        ServerOptions {
+            master_key: None,
+            extra_env: slow,
+        },
+    )
+    .await;
+    let out = app.cli(&[
+        "environments",
+        "add",
+        "reveal",
+        "--image",
+        "busybox",
+        "--local-command",
+        REVEAL,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let admin = app.user("root").await;
+    let names = ["alice", "bob", "carol"];
+    let mut users = Vec::new();
+    for name in names {
+        let client = app.user(name).await;
+        let r = client.create("TOKEN", &format!("token-of-{name}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = client.create("PEM", &format!("pem\nof {name}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(revealed(&client).await, expected(name), "{name} before");
+        users.push(client);
+    }
+    let old_key = key_file(&app, "master.key");
+    let old_id = key_id(&old_key);
+    assert_eq!(report(&admin).await["status"]["active_key_id"], old_id);
+    let page = admin.get("/admin/keys").await;
+    assert!(page.body.contains("Start a rotation"), "{}", page.body);
+    assert!(
+        page.body.contains("/admin/keys?confirm=rotate"),
+        "{}",
+        page.body
+    );
+
+    // Refused to anyone but an admin, and cross-site; nothing changes.
+    let rotate = "/api/admin/keys/rotate";
+    let mut answers = Vec::new();
+    let r = app.client().post(rotate, &[]).await;
+    assert_eq!(r.status, 401, "anonymous: {}", r.body);
+    let r = users[0].post(rotate, &[]).await;
+    assert_eq!(r.status, 403, "a user: {}", r.body);
+    let r = admin
+        .post_with_headers(rotate, &[], &[("origin", "https://evil.example")])
+        .await;
+    assert_eq!(r.status, 403, "cross-site: {}", r.body);
+    assert_eq!(key_file(&app, "master.key"), old_key, "nothing changed");
+    assert!(!app.data_path().join("master.key.previous").exists());
+
+    // The admin starts it.
+    let r = admin.post(rotate, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    answers.push(r.body.clone());
+    let started = r.json();
+    let new_key = key_file(&app, "master.key");
+    assert_ne!(new_key, old_key);
+    let new_id = key_id(&new_key);
+    assert_eq!(started["new_key_id"], new_id.as_str(), "{started}");
+    assert_eq!(started["old_key_id"], old_id.as_str(), "{started}");
+    assert_eq!(key_file(&app, "master.key.previous"), old_key);
+    for f in ["master.key", "master.key.previous"] {
+        let mode = std::fs::metadata(app.data_path().join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    // The live server switched: its report names the new key at once.
+    let r = report(&admin).await;
+    assert_eq!(r["status"]["active_key_id"], new_id.as_str(), "{r}");
+    // A second start while the rewrap runs: 409, naming the rotation; nothing changes.
+    let r = admin.post(rotate, &[]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    answers.push(r.body.clone());
+    assert_eq!(r.json()["code"], "conflict", "{}", r.body);
+    assert_eq!(r.json()["field"], "rotation", "{}", r.body);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("still rewrapping"),
+        "{}",
+        r.body
+    );
+    assert_eq!(key_file(&app, "master.key"), new_key, "nothing changed");
+
+    let done = wait_until_rotated(&admin, &new_id).await;
+    assert_eq!(done["status"]["done"], done["status"]["total"], "{done}");
+    let under: Vec<String> = common::query_column(&app, "SELECT dek_key_id FROM users").await;
+    assert!(under.iter().all(|k| *k == new_id), "{under:?}");
+    for (client, name) in users.iter().zip(names) {
+        assert_eq!(revealed(client).await, expected(name), "{name} after");
+    }
+    // The page shows it finished, and offers the button again.
+    let page = admin.get("/admin/keys").await;
+    assert!(page.body.contains("No rotation needed"), "{}", page.body);
+    assert!(page.body.contains("Start a rotation"), "{}", page.body);
+    // Audited, once, with the admin as the actor and key ids only.
+    let events: Vec<String> = common::query_column(
+        &app,
+        "SELECT actor_name || '|' || target || '|' || detail FROM audit_events \
+         WHERE action = 'key.rotation.requested' ORDER BY id",
+    )
+    .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].starts_with(&format!("root|{new_id}|")) && events[0].contains(&old_id),
+        "{events:?}"
+    );
+
+    // A restart on the same data reads everything with the new key file.
+    app.stop();
+    app.start().expect("restarts with the rotated key file");
+    for name in names {
+        let client = app.login(name).await;
+        assert_eq!(
+            revealed(&client).await,
+            expected(name),
+            "{name} after a restart"
+        );
+    }
+
+    // The command line's rotation still works (the same function): stopped server, new key
+    // file, audited as the command line; the restarted server finishes the rewrap.
+    app.stop();
+    let out = app.cli(&["keys", "rotate"]);
+    let cli_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cli_text}");
+    let third_key = key_file(&app, "master.key");
+    let third_id = key_id(&third_key);
+    assert!(cli_text.contains(&third_id), "{cli_text}");
+    // A second one before the rewrap ran: refused, nothing changed.
+    let out = app.cli(&["keys", "rotate"]);
+    let refused = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{refused}");
+    assert!(refused.contains("still rewrapping"), "{refused}");
+    assert_eq!(key_file(&app, "master.key"), third_key);
+    app.start()
+        .expect("starts with the key file the command line wrote");
+    let admin = app.login("root").await;
+    wait_until_rotated(&admin, &third_id).await;
+    for name in names {
+        let client = app.login(name).await;
+        assert_eq!(
+            revealed(&client).await,
+            expected(name),
+            "{name} after the command line"
+        );
+    }
+    let actors: Vec<String> = common::query_column(
+        &app,
+        "SELECT actor_name FROM audit_events WHERE action = 'key.rotation.requested' ORDER BY id",
+    )
+    .await;
+    assert_eq!(actors, ["root", "command line"]);
+
+    // No key anywhere it should not be.
+    let mut all = app.all_logs();
+    all.push_str(&answers.join("\n"));
+    all.push_str(&cli_text);
+    all.push_str(&refused);
+    let audit: Vec<String> = common::query_column(
+        &app,
+        "SELECT COALESCE(detail, '') || ' ' || COALESCE(target, '') FROM audit_events",
+    )
+    .await;
+    all.push_str(&audit.join("\n"));
+    for key in [&old_key, &new_key, &third_key] {
+        assert!(!all.contains(key.as_str()), "a master key was printed");
+        assert!(
+            !all.contains(key.trim_end_matches('=')),
+            "a master key was printed"
+        );
+    }
+}
+both!(
+    an_admin_starts_a_rotation_over_http,
+    crate::admin_keys::an_admin_starts_a_rotation_over_http
+);

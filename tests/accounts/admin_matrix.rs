@@ -40,7 +40,11 @@ async fn token_of(admin: &Client) -> String {
 pub async fn every_admin_endpoint_is_for_admins_only(backend: Backend) {
     let endpoints = admin_endpoints();
     // The scan really finds them (a broken scan would make every check below vacuous).
-    for known in ["/api/admin/audit/list", "/api/pages/admin/audit"] {
+    for known in [
+        "/api/admin/audit/list",
+        "/api/pages/admin/audit",
+        "/api/admin/keys/rotate",
+    ] {
         assert!(
             endpoints.iter().any(|e| e == known),
             "{known} not in {endpoints:?}"

@@ -1,6 +1,6 @@
 //! Key checks: for each KEK that ever wrapped a data key, its id and a blob only it can open.
 
-use super::Db;
+use super::{audit::AuditEvent, BeginWrite, Db};
 use crate::on_pool;
 
 #[derive(sqlx::FromRow)]
@@ -31,6 +31,30 @@ pub async fn insert(db: &Db, key_id: &str, check_blob: &[u8], now: i64) -> sqlx:
     .execute(p)
     .await
     .map(|_| ()))
+}
+
+/// Stores a new active key's check, as [`insert`] does, together with the audit event of the
+/// rotation that introduced it, in one transaction (the event's time is the check's).
+pub async fn introduce(
+    db: &Db,
+    key_id: &str,
+    check_blob: &[u8],
+    event: &AuditEvent<'_>,
+) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO keyring (key_id, check_blob, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(check_blob)
+        .bind(event.at)
+        .execute(&mut *tx)
+        .await?;
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await
+    })
 }
 
 /// The key most recently introduced (its key check was stored when a server or command first

@@ -11,10 +11,10 @@ use super::{
 use crate::server::{
     crypto::{self, DataKey},
     db::{self, namespace_copies as copies, Db},
-    keys::Keyring,
+    keys::LiveKeyring,
     namespace_secrets, projects,
 };
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 /// What the sources' "namespace" is called in markers and status: not a valid namespace name,
 /// so it can never be taken for a project's.
@@ -32,7 +32,7 @@ pub struct Namespaces {
 
 pub struct LocalStore {
     db: Db,
-    keyring: Arc<Keyring>,
+    keyring: LiveKeyring,
     namespaces: Namespaces,
 }
 
@@ -69,7 +69,7 @@ fn digest(key: &DataKey, row: &copies::SealedRow) -> Result<[u8; 32], StoreError
 }
 
 impl LocalStore {
-    pub fn new(db: Db, keyring: Arc<Keyring>, namespaces: Namespaces) -> Self {
+    pub fn new(db: Db, keyring: LiveKeyring, namespaces: Namespaces) -> Self {
         Self {
             db,
             keyring,
@@ -78,7 +78,7 @@ impl LocalStore {
     }
 
     async fn key(&self) -> Result<DataKey, StoreError> {
-        namespace_secrets::data_key(&self.db, &self.keyring)
+        namespace_secrets::data_key(&self.db, &self.keyring.current())
             .await
             .map_err(|e| StoreError::Failed(format!("reading the namespace secrets' key: {e}")))
     }

@@ -136,7 +136,7 @@ pub fn spawn(
 /// one server, so there is no election: this one always propagates.
 pub fn spawn_local(
     db: crate::server::db::Db,
-    keyring: std::sync::Arc<crate::server::keys::Keyring>,
+    keyring: crate::server::keys::LiveKeyring,
     config: &crate::server::config::Config,
 ) -> Handle {
     let namespaces = local_store::Namespaces {

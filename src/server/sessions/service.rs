@@ -158,10 +158,14 @@ async fn add_references(
     mut values: Values,
     resolved: &namespace_secrets::Resolved,
 ) -> Result<Values, (String, AppError)> {
-    let referenced =
-        namespace_secrets::decrypt_references(&state.db, &state.keyring, &spec.extra_env, resolved)
-            .await
-            .map_err(|e| ("the referenced secrets could not be read".to_string(), e))?;
+    let referenced = namespace_secrets::decrypt_references(
+        &state.db,
+        &state.keyring.current(),
+        &spec.extra_env,
+        resolved,
+    )
+    .await
+    .map_err(|e| ("the referenced secrets could not be read".to_string(), e))?;
     let inline: usize = spec
         .extra_env
         .iter()

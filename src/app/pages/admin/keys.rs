@@ -1,26 +1,51 @@
 //! `/admin/keys`: the master keys (key ids, what each wraps, never a key), how far the
 //! background rewrap towards the active key has got, and the steps an operator takes to rotate:
 //! `lockbox keys rotate` for the generated key file, the rolling procedure for keys from the
-//! environment. Read-only: a rotation starts when a server runs with a new active key.
+//! environment. With the generated key file the page also starts a rotation ("Start a
+//! rotation", after a confirmation: with JavaScript a dialog, without it the same question on
+//! the page, `?confirm=rotate`); the server switches to the new key at once and rewraps in the
+//! background. With keys from the environment it only shows the procedure.
 
 use super::{admin_only, AdminLayout};
 use crate::{
     api::admin_keys::admin_keys_status,
-    app::components::time::Timestamp,
+    app::components::{
+        confirm_dialog::{ConfirmDialog, ConfirmLink, Confirmer, Question},
+        form::{FormState, Notice},
+        time::Timestamp,
+    },
     model::keys::{KeySource, KeyState, KeysReport, RotationStatus},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The server function the confirmation posts to (no arguments).
+const ROTATE: &str = "/api/admin/keys/rotate";
+/// The page with the confirmation on it, for browsers without JavaScript.
+const CONFIRM_PAGE: &str = "/admin/keys?confirm=rotate";
 
 #[component]
 pub fn AdminKeysPage() -> impl IntoView {
+    let confirm = use_query_map().with_untracked(|m| m.get("confirm").as_deref() == Some("rotate"));
     let page = Resource::new(|| (), |_| admin_keys_status());
     view! {
         <Title text="Keys · Admin"/>
-        {admin_only(page, |page| view! {
-            <AdminLayout current="/admin/keys"><Loaded page/></AdminLayout>
+        {admin_only(page, move |page| view! {
+            <AdminLayout current="/admin/keys"><Loaded page confirm/></AdminLayout>
         })}
     }
+}
+
+const ROTATE_TITLE: &str = "Start a master-key rotation?";
+
+fn rotate_consequence() -> String {
+    "A new master key is generated and becomes the active key at once; the current key is kept \
+     as a previous key. Every wrapped key is then rewrapped under the new key in the background \
+     while Lockbox serves, and once nothing uses the old key it is destroyed (backups taken \
+     before can then no longer be read). Keep a copy of the data directory's key files with \
+     your backups."
+        .to_string()
 }
 
 fn key_state(k: &KeyState) -> &'static str {
@@ -33,16 +58,80 @@ fn key_state(k: &KeyState) -> &'static str {
 }
 
 #[component]
-fn Loaded(page: KeysReport) -> impl IntoView {
+fn Loaded(page: KeysReport, confirm: bool) -> impl IntoView {
     let s = page.status.clone();
+    let notice = page.flash.as_ref().and_then(|f| f.notice.clone());
+    let error = FormState::of(&page.flash, "admin/keys/rotate").error;
+    // A rotation can start with the generated key file, once the last one has finished.
+    let can_start = page.source == KeySource::GeneratedFile && !s.rotation_needed;
+    let confirmer = Confirmer::new();
+    let start =
+        (page.source == KeySource::GeneratedFile).then(|| view! { <Start can_start confirmer/> });
     view! {
         <div class="page-head">
             <h1>"Encryption keys"</h1>
             <p class="lead">"Every user's data key, and every purpose key, is stored wrapped by a master key. Rotating the master key rewraps them in the background while Lockbox serves; no value is re-encrypted."</p>
         </div>
+        <Notice message=notice/>
+        {error.map(|e| view! { <p class="field-error" role="alert" id="rotate-error">{e}</p> })}
+        {(confirm && can_start).then(|| view! { <ConfirmRotate/> })}
         <Progress status=s.clone()/>
+        {start}
         <KeyTable keys=s.keys.clone()/>
         <Steps source=page.source droppable=s.droppable.clone()/>
+        <ConfirmDialog confirmer/>
+    }
+}
+
+/// The start of a rotation (generated key file only): the button, or why there is none now.
+#[component]
+fn Start(can_start: bool, confirmer: Confirmer) -> impl IntoView {
+    let action = if can_start {
+        let question = Question {
+            endpoint: ROTATE.into(),
+            title: ROTATE_TITLE.into(),
+            consequence: rotate_consequence(),
+            confirm: "Start the rotation".into(),
+            fields: Vec::new(),
+            trigger: "start-rotation".into(),
+        };
+        view! {
+            <p class="buttons">
+                <ConfirmLink confirmer href=CONFIRM_PAGE.to_string() question
+                    label="Start a rotation" aria_label="Start a rotation"/>
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p>"A rotation is still rewrapping; another can start once it has completed. "
+                <a href="/admin/keys" rel="external">"Refresh the progress"</a></p>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card" aria-labelledby="start-heading">
+            <h2 id="start-heading">"Rotate now"</h2>
+            <p>"This server uses the generated key file, so it can rotate its master key itself, without a restart: a new key becomes active at once and the rewrap runs in the background."</p>
+            {action}
+        </section>
+    }
+}
+
+/// The question asked on the page itself (`?confirm=rotate`), for browsers without JavaScript.
+#[component]
+fn ConfirmRotate() -> impl IntoView {
+    view! {
+        <section class="card confirm danger" aria-labelledby="rotate-confirm-title" id="confirm-rotate">
+            <h2 id="rotate-confirm-title">{ROTATE_TITLE}</h2>
+            <p id="rotate-confirm-body">{rotate_consequence()}</p>
+            <form method="post" action=ROTATE aria-describedby="rotate-confirm-body">
+                <div class="buttons">
+                    <button type="submit" class="danger" autofocus=true>"Start the rotation"</button>
+                    <a href="/admin/keys" rel="external">"Cancel"</a>
+                </div>
+            </form>
+        </section>
     }
 }
 
@@ -132,10 +221,10 @@ fn Steps(source: KeySource, droppable: Vec<String>) -> impl IntoView {
     });
     let steps = match source {
         KeySource::GeneratedFile => view! {
-            <p>"This server uses the generated key file in its data directory. On the server's host:"</p>
+            <p>"This server uses the generated key file in its data directory."</p>
             <ol>
-                <li>"Run " <code>"lockbox keys rotate"</code> ". It writes a new " <code>"master.key"</code> " and keeps the old key in " <code>"master.key.previous"</code> " (both atomically, readable by the owner only)."</li>
-                <li>"Restart " <code>"lockbox serve"</code> ". It rewraps every wrapped key under the new key in the background; this page and " <code>"lockbox keys status"</code> " show the progress."</li>
+                <li>"Press " <strong>"Start a rotation"</strong> " above, or run " <code>"lockbox keys rotate"</code> " on the server's host and restart " <code>"lockbox serve"</code> ". Either writes a new " <code>"master.key"</code> " and keeps the old key in " <code>"master.key.previous"</code> " (both atomically, readable by the owner only)."</li>
+                <li>"The server rewraps every wrapped key under the new key in the background (after the button at once, after the command once restarted); this page and " <code>"lockbox keys status"</code> " show the progress."</li>
                 <li>"Once nothing uses the old key, the server deletes it from " <code>"master.key.previous"</code> " (" <code>"lockbox keys forget-previous"</code> " does the same while the server is stopped). That destroys it: keep a copy only if you must still read older backups."</li>
             </ol>
         }
