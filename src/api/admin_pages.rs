@@ -1,4 +1,6 @@
 //! What each admin page needs in one call (admins only: 401 signed out, 403 for anyone else).
+// A server function's arguments are its form's fields (the sessions page has eight).
+#![allow(clippy::too_many_arguments)]
 
 use crate::model::{
     audit::{AuditPage, ChainVerdict},

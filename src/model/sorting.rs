@@ -275,13 +275,12 @@ impl<C: Column> SortCursor<C> {
     }
 }
 
+/// A list's order and where its page starts (`None`: the first page).
+pub type Order<C> = (Sort<C>, Option<SortCursor<C>>);
+
 /// The one check of a sortable list's `sort`, `dir` and `after` (the cursor, empty for the
 /// first page): the order, and where the page starts. Each problem names its field.
-pub fn check<C: Column>(
-    sort: &str,
-    dir: &str,
-    after: &str,
-) -> Result<(Sort<C>, Option<SortCursor<C>>), Vec<FieldError>> {
+pub fn check<C: Column>(sort: &str, dir: &str, after: &str) -> Result<Order<C>, Vec<FieldError>> {
     let order = Sort::<C>::parse(sort, dir)?;
     match after.trim() {
         "" => Ok((order, None)),
