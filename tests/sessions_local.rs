@@ -1086,6 +1086,23 @@ async fn uncontained_mode_is_announced() {
     assert!(session_procs(&id).is_empty());
 }
 
+/// (owner, status, started_at, id) of each session on a page of the admin's list.
+fn first_rows(page: &serde_json::Value) -> Vec<(String, String, i64, String)> {
+    page["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["owner"].as_str().unwrap().to_ascii_lowercase(),
+                s["status"].as_str().unwrap().to_string(),
+                s["started_at"].as_i64().unwrap(),
+                s["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// Issue 9, item 3: the admin's view of every user's sessions. Admins only (401 for a visitor,
 /// 403 for a user and for a cross-site post, even an admin's); filtered by user, environment,
 /// project and status; paged by cursor without repeats; the names and modes of what each
@@ -1208,6 +1225,75 @@ async fn admin_lists_filters_and_stops_any_session(backend: Backend) {
     sorted.dedup();
     assert_eq!(seen, sorted, "newest first, without repeats");
 
+    // Every order, both ways, page by page: each session once, in that order (ties, many of
+    // them by user and by status, broken by id across pages).
+    let mut rows: Vec<(String, String, i64, String)> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let p = fetch(vec![("after", after.clone())]).await.2;
+        rows.extend(first_rows(&p));
+        match p["next"].as_str() {
+            Some(n) => after = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(rows.len(), 62);
+    for sort in ["started", "user", "status"] {
+        for dir in ["asc", "desc"] {
+            let mut want = rows.clone();
+            want.sort_by(|a, b| {
+                let key = |r: &(String, String, i64, String)| match sort {
+                    "started" => (r.2, String::new(), r.3.clone()),
+                    "user" => (0, r.0.clone(), r.3.clone()),
+                    _ => (0, r.1.clone(), r.3.clone()),
+                };
+                key(a).cmp(&key(b))
+            });
+            if dir == "desc" {
+                want.reverse();
+            }
+            let mut got = Vec::new();
+            let mut after = String::new();
+            let mut pages = 0;
+            loop {
+                let (status, body, p) = fetch(vec![
+                    ("sort", sort.into()),
+                    ("dir", dir.into()),
+                    ("after", after.clone()),
+                ])
+                .await;
+                assert_eq!(status, 200, "{sort} {dir}: {body}");
+                pages += 1;
+                assert!(pages < 5, "{sort} {dir}: the cursor does not advance");
+                got.extend(first_rows(&p));
+                match p["next"].as_str() {
+                    Some(n) => after = n.to_string(),
+                    None => break,
+                }
+            }
+            assert_eq!(pages, 2, "{sort} {dir}");
+            let ids = |v: &[(String, String, i64, String)]| -> Vec<String> {
+                v.iter().map(|r| r.3.clone()).collect()
+            };
+            assert_eq!(
+                ids(&got),
+                ids(&want),
+                "sorted by {sort} {dir}: each once, in order"
+            );
+        }
+    }
+    let (status, body, p) = fetch(vec![("sort", "environment".into())]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(p["fields"][0]["field"], "sort");
+    assert_eq!(p["fields"][0]["code"], "invalid_choice");
+    let next = fetch(vec![("sort", "user".into())]).await.2["next"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body, p) = fetch(vec![("sort", "status".into()), ("after", next)]).await;
+    assert_eq!(status, 422, "a cursor of another order: {body}");
+    assert_eq!(p["fields"][0]["code"], "invalid_cursor");
+
     // Filters, alone and together.
     let ids = |v: &serde_json::Value| -> Vec<String> {
         v["sessions"]
@@ -1261,9 +1347,37 @@ async fn admin_lists_filters_and_stops_any_session(backend: Backend) {
     assert!(body.contains("<label for=\"sessions-user\">User</label>"));
     assert!(
         body.contains(&format!(
-            "href=\"/admin/sessions?user=alice&status=live&stop={id}\""
+            "href=\"/admin/sessions?user=alice&status=live&sort=started&dir=desc&stop={id}\""
         )),
         "{body}"
+    );
+    // Sortable headers keep the filter; the filter form keeps the order.
+    assert!(
+        body.contains(
+            "<th scope=\"col\" aria-sort=\"none\"><a href=\"/admin/sessions?user=alice&status=live&sort=user&dir=asc#sessions-table\""
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("<th scope=\"col\" aria-sort=\"descending\">"),
+        "{body}"
+    );
+    assert!(body.contains("Sorted by start time, descending"), "{body}");
+    let r = root
+        .get("/admin/sessions?user=alice&sort=status&dir=asc")
+        .await;
+    let sorted_body = html(&r.body);
+    assert!(
+        sorted_body.contains("name=\"sort\" value=\"status\""),
+        "{sorted_body}"
+    );
+    assert!(
+        sorted_body.contains("Sorted by status, ascending"),
+        "{sorted_body}"
+    );
+    assert!(
+        sorted_body.contains("href=\"/admin/sessions?sort=status&dir=asc\""),
+        "clearing the filter keeps the order: {sorted_body}"
     );
     bodies.push(r.body);
     let r = root

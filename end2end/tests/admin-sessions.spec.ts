@@ -1,7 +1,10 @@
 // An admin stops another user's session by keyboard alone: filters the sessions of all users by
 // the owner, asks to stop that session, confirms on the page that names it; the owner's session
-// is then stopped. With and without JavaScript.
+// is then stopped. With and without JavaScript. The list's sortable columns: a header link sorts
+// by keyboard, `aria-sort` and the caption follow, the filter keeps the order; axe finds nothing
+// on the sorted list.
 
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
 import { lockbox, tabTo } from './operator';
@@ -68,6 +71,89 @@ for (const js of [true, false]) {
       } finally {
         await ownerContext.close();
       }
+    });
+  });
+}
+
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+/** axe on the page as it stands (run where JavaScript is on: the markup is the same without). */
+async function expectNoViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
+}
+
+async function sortJourney(page: Page, js: boolean): Promise<void> {
+  if (js) {
+    await trackHydration(page);
+  }
+  const admin = uniqueUsername();
+  const password = uniquePassword();
+  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
+  await signIn(page, admin, password, js);
+  await expectPath(page, '/settings/secrets');
+  // A session of the admin's own, so the list has a row.
+  const origin = new URL(page.url()).origin;
+  const launched = await page.request.post('/api/sessions/launch', {
+    form: { environment: 'demo' },
+    headers: { Origin: origin },
+  });
+  expect(launched.status()).toBe(200);
+  await settle(page, js);
+  await page.goto('/admin/sessions');
+  await settle(page, js);
+  const started = page.locator('th:has(a[data-sort="started"])');
+  const user = page.locator('th:has(a[data-sort="user"])');
+  const caption = page.locator('table.admin-sessions caption');
+  await expect(started).toHaveAttribute('aria-sort', 'descending');
+  await expect(user).toHaveAttribute('aria-sort', 'none');
+  await expect(caption).toHaveText('Sessions of all users. Sorted by start time, descending.');
+
+  // Following the User header by keyboard sorts by owner, A to Z; again, Z to A.
+  await tabTo(page, page.getByRole('link', { name: /^User ?, sort ascending$/ }));
+  await page.keyboard.press('Enter');
+  await expect(user).toHaveAttribute('aria-sort', 'ascending');
+  await expect(started).toHaveAttribute('aria-sort', 'none');
+  await expect(caption).toHaveText('Sessions of all users. Sorted by user, ascending.');
+  await settle(page, js);
+  if (js) {
+    await expectNoViolations(page);
+  }
+  await tabTo(page, page.getByRole('link', { name: /^User ?, sort descending$/ }));
+  await page.keyboard.press('Enter');
+  await expect(user).toHaveAttribute('aria-sort', 'descending');
+  await settle(page, js);
+
+  // Filtering keeps the order.
+  const filter = page.getByRole('search', { name: 'Filter sessions' });
+  await tabTo(page, filter.getByRole('textbox', { name: 'User', exact: true }));
+  await page.keyboard.type(admin);
+  await tabTo(page, filter.getByRole('button', { name: 'Filter', exact: true }));
+  await page.keyboard.press('Enter');
+  await expect(page.locator('tr[data-session]').first()).toBeVisible();
+  await expect(user).toHaveAttribute('aria-sort', 'descending');
+  const url = new URL(page.url());
+  expect([url.searchParams.get('user'), url.searchParams.get('sort'), url.searchParams.get('dir')]).toEqual([
+    admin,
+    'user',
+    'desc',
+  ]);
+  await settle(page, js);
+  if (js) {
+    await expectNoViolations(page);
+  }
+  // Stop the admin's own session again, so the demo does not linger.
+  const list = await page.request.post('/api/sessions/list', { form: {}, headers: { Origin: origin } });
+  for (const s of await list.json()) {
+    await page.request.post('/api/sessions/stop', { form: { id: s.id }, headers: { Origin: origin } });
+  }
+}
+
+for (const js of [true, false]) {
+  test.describe(js ? 'with JavaScript' : 'without JavaScript', () => {
+    test.use({ javaScriptEnabled: js });
+    test('an admin sorts the sessions by keyboard and hears the order', async ({ page }) => {
+      await sortJourney(page, js);
     });
   });
 }

@@ -1,7 +1,10 @@
 // An admin manages an account by keyboard alone: creates it (its one-time password shown once),
 // makes it an admin, then disables it after a confirmation (with JavaScript a dialog that closes
 // on Escape and gives focus back; without it a page of its own). With and without JavaScript.
+// The list's sortable columns: a header link sorts by keyboard, `aria-sort` and the caption
+// follow, the search keeps the order; axe finds nothing on the sorted list nor on /admin.
 
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
 import { lockbox, tabTo } from './operator';
@@ -71,6 +74,93 @@ for (const js of [true, false]) {
     test.use({ javaScriptEnabled: js });
     test('an admin creates, promotes and disables an account by keyboard', async ({ page }) => {
       await usersJourney(page, js);
+    });
+  });
+}
+
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+/** axe on the page as it stands (run where JavaScript is on: the markup is the same without). */
+async function expectNoViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
+}
+
+async function sortJourney(page: Page, js: boolean): Promise<void> {
+  if (js) {
+    await trackHydration(page);
+  }
+  const admin = uniqueUsername();
+  const password = uniquePassword();
+  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
+  await signIn(page, admin, password, js);
+  await expectPath(page, '/settings/secrets');
+  await settle(page, js);
+
+  // The overview: a heading, each section with what it holds.
+  await page.goto('/admin');
+  await settle(page, js);
+  await expect(page.getByRole('heading', { name: 'Admin', level: 1 })).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Admin sections' });
+  await expect(nav.getByRole('link', { name: 'Overview', exact: true })).toHaveAttribute('aria-current', 'page');
+  const main = page.locator('ul.admin-overview');
+  for (const section of ['Users', 'Sessions', 'Projects', 'Environments', 'Cluster secrets', 'Tokens', 'Audit log', 'Keys']) {
+    await expect(main.getByRole('link', { name: section, exact: true })).toBeVisible();
+  }
+  if (js) {
+    await expectNoViolations(page);
+  }
+
+  // Sorted by name at first; following the Created header by keyboard sorts newest first.
+  await page.goto('/admin/users');
+  await settle(page, js);
+  const nameHeader = page.locator('th:has(a[data-sort="name"])');
+  const createdHeader = page.locator('th:has(a[data-sort="created"])');
+  await expect(nameHeader).toHaveAttribute('aria-sort', 'ascending');
+  await expect(createdHeader).toHaveAttribute('aria-sort', 'none');
+  await expect(page.locator('table.users caption')).toHaveText('Users. Sorted by username, ascending.');
+  await tabTo(page, page.getByRole('link', { name: /^Created ?, sort descending$/ }));
+  await page.keyboard.press('Enter');
+  await expect(createdHeader).toHaveAttribute('aria-sort', 'descending');
+  await expect(nameHeader).toHaveAttribute('aria-sort', 'none');
+  await expect(page.locator('table.users caption')).toHaveText('Users. Sorted by creation time, descending.');
+  expect(new URL(page.url()).searchParams.get('sort')).toBe('created');
+  await settle(page, js);
+  // The newest account first: the admin made above.
+  await expect(page.locator('table.users tbody tr').first()).toHaveAttribute('data-user', admin);
+  if (js) {
+    await expectNoViolations(page);
+  }
+
+  // Again: the other way.
+  await tabTo(page, page.getByRole('link', { name: /^Created ?, sort ascending$/ }));
+  await page.keyboard.press('Enter');
+  await expect(createdHeader).toHaveAttribute('aria-sort', 'ascending');
+  await settle(page, js);
+
+  // A search keeps the order.
+  await tabTo(page, page.getByRole('searchbox', { name: 'Search users' }));
+  await page.keyboard.type(admin);
+  await page.keyboard.press('Enter');
+  await expect(page.locator('tr[data-user]')).toHaveCount(1);
+  await expect(createdHeader).toHaveAttribute('aria-sort', 'ascending');
+  const url = new URL(page.url());
+  expect([url.searchParams.get('q'), url.searchParams.get('sort'), url.searchParams.get('dir')]).toEqual([
+    admin,
+    'created',
+    'asc',
+  ]);
+  await settle(page, js);
+  if (js) {
+    await expectNoViolations(page);
+  }
+}
+
+for (const js of [true, false]) {
+  test.describe(js ? 'with JavaScript' : 'without JavaScript', () => {
+    test.use({ javaScriptEnabled: js });
+    test('an admin sorts the users by keyboard and hears the order', async ({ page }) => {
+      await sortJourney(page, js);
     });
   });
 }

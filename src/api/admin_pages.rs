@@ -1,4 +1,6 @@
 //! What each admin page needs in one call (admins only: 401 signed out, 403 for anyone else).
+// A server function's arguments are its form's fields (the sessions page has eight).
+#![allow(clippy::too_many_arguments)]
 
 use crate::model::{
     audit::{AuditPage, ChainVerdict},
@@ -55,9 +57,11 @@ pub async fn admin_audit_page(
 pub struct UsersPageData {
     /// The search text as typed (shown back in the search field).
     pub q: String,
+    /// The page; its `sort` is the order asked for, or the default when that was refused.
     pub page: crate::model::users::UserPage,
-    /// Why the search was refused, if it was.
-    pub query_error: Option<String>,
+    /// Why the search, the order or the page link was refused, if it was (the list is then
+    /// empty).
+    pub errors: Vec<crate::model::FieldError>,
     /// The signed-in admin's own name (their row says "you").
     pub me: String,
     pub flash: Option<crate::model::Flash>,
@@ -67,20 +71,32 @@ pub struct UsersPageData {
 pub async fn admin_users_page(
     q: Option<String>,
     after: Option<String>,
+    #[server(default)] sort: String,
+    #[server(default)] dir: String,
 ) -> Result<UsersPageData, AppError> {
+    use crate::model::sorting::{Sort, UserColumn};
     let ctx = super::ctx::ctx()?;
     let actor = ctx.require_admin().await?;
     let q = q.unwrap_or_default();
-    let (page, query_error) =
-        match crate::server::users_admin::list(&ctx.state.db, &q, after.as_deref()).await {
-            Ok(page) => (page, None),
-            Err(e @ AppError::Validation { .. }) => (Default::default(), Some(e.to_string())),
+    let after = after.unwrap_or_default();
+    let (page, errors) =
+        match crate::server::users_admin::list(&ctx.state.db, &q, &sort, &dir, &after).await {
+            Ok(page) => (page, Vec::new()),
+            Err(e @ AppError::Validation { .. }) => {
+                // The headers still show the order asked for when only the search or the link
+                // was refused.
+                let page = crate::model::users::UserPage {
+                    sort: Sort::<UserColumn>::parse(&sort, &dir).unwrap_or_default(),
+                    ..Default::default()
+                };
+                (page, e.field_errors())
+            }
             Err(e) => return Err(e),
         };
     Ok(UsersPageData {
         q,
         page,
-        query_error,
+        errors,
         me: actor.user.username,
         flash: ctx.take_flash(),
     })
@@ -109,7 +125,13 @@ pub async fn admin_sessions_page(
     #[server(default)] status: String,
     #[server(default)] after: String,
     #[server(default)] stop: Option<String>,
+    #[server(default)] sort: String,
+    #[server(default)] dir: String,
 ) -> Result<SessionsPageData, AppError> {
+    use crate::model::{
+        admin_sessions::AdminSessionPage,
+        sorting::{SessionColumn, Sort},
+    };
     use crate::server::{db, projects::Projects, sessions::admin};
     let ctx = super::ctx::ctx()?;
     let actor = ctx.require_admin().await?;
@@ -119,10 +141,19 @@ pub async fn admin_sessions_page(
         project,
         status,
         after,
+        sort,
+        dir,
     };
     let (page, errors) = match filter.check() {
         Ok(checked) => (admin::page(&ctx.state, &actor, &checked).await?, Vec::new()),
-        Err(errors) => (Default::default(), errors),
+        // The headers still show the order asked for when only a filter field was refused.
+        Err(errors) => (
+            AdminSessionPage {
+                sort: Sort::<SessionColumn>::parse(&filter.sort, &filter.dir).unwrap_or_default(),
+                ..Default::default()
+            },
+            errors,
+        ),
     };
     let confirm = match stop {
         Some(id) => Some(match admin::get(&ctx.state, &actor, &id).await {
@@ -247,5 +278,36 @@ pub async fn admin_tokens_page(
         confirm,
         flash: ctx.take_flash(),
         now: crate::server::db::now_ms(),
+    })
+}
+
+/// What the overview (`/admin`) counts: only what is cheap to count.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OverviewData {
+    pub users: i64,
+    /// Admins who can act (not disabled).
+    pub admins: i64,
+    /// Sessions starting or running.
+    pub live_sessions: i64,
+    pub projects: i64,
+    pub environments: i64,
+}
+
+#[server(endpoint = "pages/admin")]
+pub async fn admin_overview_page() -> Result<OverviewData, AppError> {
+    use crate::server::{db, projects::Projects};
+    let ctx = super::ctx::ctx()?;
+    ctx.require_admin().await?;
+    let db = &ctx.state.db;
+    Ok(OverviewData {
+        users: db::users::count(db).await?,
+        admins: db::users::active_admins(db).await?,
+        live_sessions: db::sessions::count_all_live(db)
+            .await?
+            .into_iter()
+            .map(|(_, n)| n)
+            .sum(),
+        projects: Projects::of(&ctx.state).list().await?.len() as i64,
+        environments: db::environments::list(db).await?.len() as i64,
     })
 }

@@ -11,8 +11,11 @@ use crate::model::{
 use leptos::prelude::*;
 
 /// Sessions matching the filter (each field optional: `user` is a username, `status` one of
-/// live, starting, running, failed, stopped); pass the returned `next` as `after` for the
-/// following page. A bad field is a 422 naming it.
+/// live, starting, running, failed, stopped), sorted by `sort` (`started`, the default, `user`
+/// or `status`, then by id) in the direction `dir` (`asc` or `desc`; empty for the column's
+/// own: newest first, names and statuses A to Z); pass the returned `next` as `after`, with the
+/// same filter and order, for the following page. A bad field is a 422 naming it
+/// (`invalid_choice` for an unknown order, `invalid_cursor` for a cursor of another order).
 #[server(endpoint = "admin/sessions/list")]
 pub async fn admin_list_sessions(
     #[server(default)] user: String,
@@ -20,6 +23,8 @@ pub async fn admin_list_sessions(
     #[server(default)] project: String,
     #[server(default)] status: String,
     #[server(default)] after: String,
+    #[server(default)] sort: String,
+    #[server(default)] dir: String,
 ) -> Result<AdminSessionPage, AppError> {
     let ctx = super::ctx::ctx()?;
     let admin = ctx.require_admin().await?;
@@ -29,6 +34,8 @@ pub async fn admin_list_sessions(
         project,
         status,
         after,
+        sort,
+        dir,
     }
     .check()
     .map_err(AppError::fields)?;

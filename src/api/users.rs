@@ -19,16 +19,22 @@ pub const USERS_PAGE: &str = "/admin/users";
 /// Where a user changes their password.
 pub const ACCOUNT_PAGE: &str = "/settings/account";
 
-/// Accounts whose name contains `q` (ignoring case), by name; pass the returned `next` as
-/// `after` for the following page.
+/// Accounts whose name contains `q` (ignoring case), sorted by `sort` (`name`, the default,
+/// `created` or `last_sign_in`) in the direction `dir` (`asc` or `desc`; empty for the column's
+/// own: names A to Z, times newest first); pass the returned `next` as `after`, with the same `sort` and `dir`,
+/// for the following page. An unknown `sort` or `dir` (`invalid_choice`) or a cursor made for
+/// another order (`invalid_cursor`) is a 422 naming the field.
 #[server(endpoint = "admin/users/list")]
 pub async fn admin_users_list(
     #[server(default)] q: String,
     #[server(default)] after: Option<String>,
+    #[server(default)] sort: String,
+    #[server(default)] dir: String,
 ) -> Result<UserPage, AppError> {
     let ctx = super::ctx::ctx()?;
     ctx.require_admin().await?;
-    crate::server::users_admin::list(&ctx.state.db, &q, after.as_deref()).await
+    let after = after.unwrap_or_default();
+    crate::server::users_admin::list(&ctx.state.db, &q, &sort, &dir, &after).await
 }
 
 /// Creates an account (`admin` = `on`/`true` to make it an admin) with a one-time password,

@@ -8,7 +8,7 @@ use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
-    components::{Redirect, Route, Router, Routes},
+    components::{Route, Router, Routes},
     path, SsrMode,
 };
 use pages::{
@@ -18,6 +18,7 @@ use pages::{
         cluster_secrets::AdminClusterSecretsPage,
         environments::AdminEnvironmentsPage,
         keys::AdminKeysPage,
+        overview::AdminOverviewPage,
         project_members::AdminProjectPage,
         projects::AdminProjectsPage,
         sessions::AdminSessionsPage,
@@ -74,7 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=LaunchPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/audit"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/confirm") view=AdminUserConfirmPage ssr=SsrMode::Async/>

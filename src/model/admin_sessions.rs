@@ -2,7 +2,11 @@
 //! the cursor that pages through them newest first, and what a row shows (names and modes of
 //! what each session received, never values). Pure, so the page and the server share it.
 
-use super::{session::SessionInfo, Code, FieldError, RuleError};
+use super::{
+    session::SessionInfo,
+    sorting::{self, SessionColumn, Sort, SortCursor},
+    Code, FieldError, RuleError,
+};
 use serde::{Deserialize, Serialize};
 
 /// How many sessions one page lists.
@@ -77,8 +81,9 @@ impl StatusFilter {
     }
 }
 
-/// Where a page starts: after the row of time `at` (a session's start, a token's creation)
-/// with id `id` (the last one of the page before), in the order newest first.
+/// Where a page of the admin tokens list starts: after the row of time `at` (a token's
+/// creation) with id `id` (the last one of the page before), in the order newest first. (The
+/// sessions list, which sorts, pages with a [`SortCursor`].)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub at: i64,
@@ -122,7 +127,10 @@ pub struct SessionFilter {
     pub environment: Option<String>,
     pub project: Option<String>,
     pub status: Option<StatusFilter>,
-    pub after: Option<Cursor>,
+    /// The order (newest first by default).
+    pub sort: Sort<SessionColumn>,
+    /// Where the page starts (a cursor made for `sort`).
+    pub after: Option<SortCursor<SessionColumn>>,
 }
 
 /// The filter as typed (form fields or API arguments).
@@ -138,6 +146,12 @@ pub struct FilterInput {
     pub status: String,
     #[serde(default)]
     pub after: String,
+    /// `started` (the default), `user` or `status`.
+    #[serde(default)]
+    pub sort: String,
+    /// `asc` or `desc` (empty: the column's own default).
+    #[serde(default)]
+    pub dir: String,
 }
 
 /// The longest name a filter field takes (usernames, environment and project names are all
@@ -176,24 +190,22 @@ impl FilterInput {
                 }
             },
         };
-        let after = match self.after.trim() {
-            "" => None,
-            raw => match Cursor::parse(raw) {
-                Ok(c) => Some(c),
-                Err(m) => {
-                    errors.push(FieldError::new("after", m));
-                    None
-                }
-            },
+        let order = match sorting::check::<SessionColumn>(&self.sort, &self.dir, &self.after) {
+            Ok(order) => Some(order),
+            Err(more) => {
+                errors.extend(more);
+                None
+            }
         };
-        if !errors.is_empty() {
+        let Some((sort, after)) = order.filter(|_| errors.is_empty()) else {
             return Err(errors);
-        }
+        };
         Ok(SessionFilter {
             user,
             environment,
             project,
             status,
+            sort,
             after,
         })
     }
@@ -208,11 +220,14 @@ pub struct AdminSession {
     pub session: SessionInfo,
 }
 
-/// One page of sessions, newest first; `next` is the `after` of the following page.
+/// One page of sessions in the order `sort`; `next` is the `after` of the following page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminSessionPage {
     pub sessions: Vec<AdminSession>,
     pub next: Option<String>,
+    /// The order of this page.
+    #[serde(default)]
+    pub sort: Sort<SessionColumn>,
 }
 
 #[cfg(test)]
@@ -244,6 +259,20 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["user", "status", "after"]);
         assert!(errors[1].message.contains("asleep"), "{:?}", errors[1]);
+        let f = FilterInput {
+            sort: "environment".into(),
+            dir: "sideways".into(),
+            ..Default::default()
+        };
+        let errors = f.check().unwrap_err();
+        let fields: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [("sort", "invalid_choice"), ("dir", "invalid_choice")]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(crate) mod proptests;
 pub mod references;
 pub mod rules;
 pub mod session;
+pub mod sorting;
 pub mod tokens;
 pub mod users;
 mod value;

@@ -548,8 +548,13 @@ proptest! {
             project: text.clone(),
             status: text.clone(),
             after: text.clone(),
+            sort: text.clone(),
+            dir: text.clone(),
         };
-        check_fields(filter.check().err(), &["user", "environment", "project", "status", "after"])?;
+        check_fields(
+            filter.check().err(),
+            &["user", "environment", "project", "status", "after", "sort", "dir"],
+        )?;
         check_fields(
             crate::model::admin_tokens::filter(&text, &text).err(),
             &["user", "after"],
@@ -567,6 +572,64 @@ proptest! {
             Ok(s) => prop_assert!(s.is_empty() || propagation::STATES.contains(&s.as_str())),
             Err(e) => refused_with(&e, &[Code::InvalidChoice])?,
         }
+    }
+
+    /// Sortable admin lists: `sort`, `dir` and `after` are accepted only as the server writes
+    /// them, refused with `invalid_choice` or `invalid_cursor` naming their field otherwise; a
+    /// cursor reads back as itself in its own order and is refused in any other.
+    #[test]
+    fn sort_orders_and_their_cursors(
+        column in around("(name|created|started|user|status)"),
+        dir in around("(asc|desc)?"),
+        after in around("(name|created|started|user|status)~(asc|desc)~-?[0-9a-z._-]{1,20}~[0-9a-z._-]{1,36}"),
+        at in any::<i64>(),
+        text_key in "[a-z0-9._-]{1,64}",
+        id in "[a-z0-9._-]{1,64}",
+        other in 0usize..6,
+    ) {
+        use super::sorting::{check, Column, Dir, Key, SessionColumn, Sort, SortCursor, UserColumn};
+        fn each<C: Column>(
+            column: &str, dir: &str, after: &str, at: i64, text_key: &str, id: &str, other: usize,
+        ) -> Result<(), TestCaseError> {
+            match check::<C>(column, dir, after) {
+                Ok((sort, cursor)) => {
+                    let column = column.trim();
+                    prop_assert!(column.is_empty() || column == sort.column.as_str());
+                    if let Some(c) = cursor {
+                        prop_assert_eq!(c.sort, sort);
+                        prop_assert_eq!(c.encode(), after.trim());
+                    }
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in &errors {
+                        let want = if e.field == "after" { Code::InvalidCursor } else { Code::InvalidChoice };
+                        prop_assert!(["sort", "dir", "after"].contains(&e.field.as_str()), "{:?}", e);
+                        prop_assert_eq!(e.code.as_str(), want.as_str());
+                        prop_assert!(!e.message.is_empty());
+                    }
+                }
+            }
+            // Every order's cursor reads back, and only in that order.
+            let orders: Vec<Sort<C>> = C::ALL
+                .iter()
+                .flat_map(|&column| Dir::ALL.map(|dir| Sort { column, dir }))
+                .collect();
+            let sort = orders[other % orders.len()];
+            let key = match sort.column.key_kind() {
+                super::sorting::KeyKind::Int => Key::Int(at),
+                super::sorting::KeyKind::Text => Key::Text(text_key.to_string()),
+            };
+            let cursor = SortCursor { sort, key, id: id.to_string() };
+            prop_assert_eq!(SortCursor::parse(&cursor.encode(), sort), Ok(cursor.clone()));
+            for o in orders.iter().filter(|o| **o != sort) {
+                let e = SortCursor::parse(&cursor.encode(), *o).unwrap_err();
+                prop_assert_eq!(e.code, Code::InvalidCursor);
+            }
+            Ok(())
+        }
+        each::<UserColumn>(&column, &dir, &after, at, &text_key, &id, other)?;
+        each::<SessionColumn>(&column, &dir, &after, at, &text_key, &id, other)?;
     }
 
     /// The launch as a whole: an accepted launch gives the session only valid, distinct names

@@ -15,13 +15,20 @@ pub struct UserSummary {
     pub must_change_password: bool,
     /// Unix time in milliseconds.
     pub created_at: i64,
+    /// When the account last signed in with its password (Unix ms), if it ever has.
+    #[serde(default)]
+    pub last_sign_in_at: Option<i64>,
 }
 
-/// A page of accounts, by name; pass `next` as `after` for the following page.
+/// A page of accounts in the order `sort`; pass `next` as `after` (with the same `sort` and
+/// `dir`) for the following page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPage {
     pub users: Vec<UserSummary>,
     pub next: Option<String>,
+    /// The order of this page.
+    #[serde(default)]
+    pub sort: super::sorting::Sort<super::sorting::UserColumn>,
 }
 
 /// A new account and its one-time password: the only time the password is ever shown.
@@ -170,6 +177,7 @@ mod tests {
             disabled: true,
             must_change_password: false,
             created_at: 0,
+            last_sign_in_at: None,
         };
         assert_eq!(
             UserAction::available(&user),

@@ -193,8 +193,12 @@ pub async fn login(
     match user {
         Some(ref user) => {
             state.throttle.succeeded(attempt).await;
-            db::audit::record(
+            // The admin list's "last sign-in", with the event that records it.
+            let at = event.at;
+            db::users::signed_in(
                 &state.db,
+                &user.id,
+                at,
                 &AuditEvent {
                     action: "login.succeeded",
                     ..event

@@ -5,6 +5,7 @@
 
 use crate::{
     model::{
+        sorting::{self, Key, SortCursor, UserColumn},
         users::{CreatedUser, UserAction, UserPage, UserSummary, PAGE_SIZE},
         AppError, Username,
     },
@@ -50,14 +51,24 @@ fn summary(row: db::users::Listed) -> UserSummary {
         disabled: row.disabled,
         must_change_password: row.must_change_password,
         created_at: row.created_at,
+        last_sign_in_at: (row.last_sign_in_at != 0).then_some(row.last_sign_in_at),
     }
 }
 
-/// Accounts whose name contains `q` (ignoring case), by name, from after the cursor `after`.
-pub async fn list(db: &db::Db, q: &str, after: Option<&str>) -> Result<UserPage, AppError> {
+/// Accounts whose name contains `q` (ignoring case), in the order `sort` and `dir` (see
+/// `model::sorting`; empty for by name), from after the cursor `after` (made for that order).
+/// A bad field is a 422 naming it.
+pub async fn list(
+    db: &db::Db,
+    q: &str,
+    sort: &str,
+    dir: &str,
+    after: &str,
+) -> Result<UserPage, AppError> {
     let q = q.trim();
+    let mut errors = Vec::new();
     if q.chars().count() > Username::MAX {
-        return Err(AppError::field(
+        errors.push(crate::model::FieldError::new(
             "q",
             crate::model::RuleError::new(
                 crate::model::Code::TooLong,
@@ -68,16 +79,35 @@ pub async fn list(db: &db::Db, q: &str, after: Option<&str>) -> Result<UserPage,
             ),
         ));
     }
-    let after = after.map(str::to_ascii_lowercase);
-    let mut rows = db::users::page(db, q, after.as_deref(), PAGE_SIZE + 1).await?;
+    let order = sorting::check::<UserColumn>(sort, dir, after);
+    let (sort, cursor) = match order {
+        Ok(order) if errors.is_empty() => order,
+        Ok(_) => return Err(AppError::fields(errors)),
+        Err(more) => {
+            errors.extend(more);
+            return Err(AppError::fields(errors));
+        }
+    };
+    let mut rows = db::users::page(db, q, sort, cursor.as_ref(), PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let next = more
-        .then(|| rows.last().map(|r| r.username_key.clone()))
-        .flatten();
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| SortCursor {
+            sort,
+            key: match sort.column {
+                UserColumn::Name => Key::Text(r.username_key.clone()),
+                UserColumn::Created => Key::Int(r.created_at),
+                UserColumn::LastSignIn => Key::Int(r.last_sign_in_at),
+            },
+            id: r.username_key.clone(),
+        })
+        .map(|c| c.encode());
     Ok(UserPage {
         users: rows.into_iter().map(summary).collect(),
         next,
+        sort,
     })
 }
 
@@ -133,6 +163,7 @@ pub async fn create(
             disabled: false,
             must_change_password: true,
             created_at: db::now_ms(),
+            last_sign_in_at: None,
         },
         password: password.to_string(),
     })

@@ -643,9 +643,156 @@ async fn the_user_list_pages_by_cursor_and_searches(backend: Backend) {
     assert!(body.contains("role=\"search\""));
     assert!(body.contains("User49") && !body.contains("User50"));
     assert!(
-        body.contains("/admin/users?q=user&amp;after=user49"),
+        body.contains(
+            "/admin/users?q=user&amp;sort=name&amp;dir=asc&amp;after=name~asc~user49~user49"
+        ),
         "{body}"
     );
+    every_order_pages_without_repeats_or_gaps(&app, &root).await;
+}
+
+/// All the users named `user..`, through the list sorted by `sort` and `dir`, page by page;
+/// and how many pages that took.
+async fn all_pages(root: &Client, sort: &str, dir: &str) -> (Vec<String>, usize) {
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    let mut pages = 0;
+    loop {
+        let form = [
+            ("q", "user"),
+            ("sort", sort),
+            ("dir", dir),
+            ("after", &after),
+        ];
+        let r = root.post("/api/admin/users/list", &form).await;
+        assert_eq!(r.status, 200, "{sort} {dir} after {after:?}: {}", r.body);
+        let page = r.json();
+        pages += 1;
+        assert!(pages < 10, "{sort} {dir}: the cursor does not advance");
+        assert_eq!(page["sort"]["column"], sort);
+        assert_eq!(page["sort"]["dir"], dir);
+        for u in page["users"].as_array().unwrap() {
+            seen.push(u["username"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => return (seen, pages),
+        }
+    }
+}
+
+/// Every order the list offers, both ways, pages through every match once, in that order,
+/// on more than one page, with the creation times made to tie in fours (the tiebreaker, the
+/// name, must carry across pages); a cursor of one order is refused in another, and an unknown
+/// order is a 422 naming its field. The page's headers say how it is sorted.
+async fn every_order_pages_without_repeats_or_gaps(app: &TestApp, root: &Client) {
+    // A password sign-in is the last sign-in; an account that never signed in has none.
+    app.login("root").await;
+    let r = root.post("/api/admin/users/list", &[("q", "roo")]).await;
+    assert!(
+        r.json()["users"][0]["last_sign_in_at"].is_i64(),
+        "{}",
+        r.body
+    );
+    let r = root.post("/api/admin/users/list", &[("q", "user00")]).await;
+    assert!(
+        r.json()["users"][0]["last_sign_in_at"].is_null(),
+        "{}",
+        r.body
+    );
+    common::execute(
+        app,
+        &["UPDATE users SET created_at = 1700000000000 + \
+           CAST(SUBSTR(username_key, 5) AS INTEGER) % 4, \
+           last_sign_in_at = CAST(SUBSTR(username_key, 5) AS INTEGER) % 3 \
+           WHERE username_key LIKE 'user__'"],
+    )
+    .await;
+    let by_name: Vec<String> = (0..55).map(|i| format!("User{i:02}")).collect();
+    let number = |n: &String| n[4..].parse::<u32>().unwrap();
+    let mut by_created = by_name.clone();
+    by_created.sort_by_key(|n| (number(n) % 4, n.to_ascii_lowercase()));
+    let mut by_sign_in = by_name.clone();
+    by_sign_in.sort_by_key(|n| (number(n) % 3, n.to_ascii_lowercase()));
+    for (sort, asc) in [
+        ("name", by_name),
+        ("created", by_created),
+        ("last_sign_in", by_sign_in),
+    ] {
+        let mut desc = asc.clone();
+        desc.reverse();
+        for (dir, want) in [("asc", asc), ("desc", desc)] {
+            let (seen, pages) = all_pages(root, sort, dir).await;
+            assert_eq!(seen, want, "sorted by {sort} {dir}: each once, in order");
+            assert_eq!(pages, 2, "{sort} {dir}");
+        }
+    }
+    // A cursor made for one order is refused in another, naming the field.
+    let r = root
+        .post(
+            "/api/admin/users/list",
+            &[("q", "user"), ("sort", "created")],
+        )
+        .await;
+    let next = r.json()["next"].as_str().unwrap().to_string();
+    assert!(next.starts_with("created~desc~"), "{next}");
+    for (sort, dir) in [("name", "desc"), ("created", "asc"), ("", "")] {
+        let form = [("sort", sort), ("dir", dir), ("after", next.as_str())];
+        let r = root.post("/api/admin/users/list", &form).await;
+        assert_eq!(r.status, 422, "{sort} {dir}: {}", r.body);
+        assert_eq!(r.json()["code"], "validation_failed");
+        assert_eq!(r.json()["fields"][0]["field"], "after");
+        assert_eq!(r.json()["fields"][0]["code"], "invalid_cursor");
+    }
+    let r = root
+        .post(
+            "/api/admin/users/list",
+            &[("sort", "password_hash"), ("dir", "sideways")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let codes: Vec<(String, String)> = r.json()["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("sort".to_string(), "invalid_choice".to_string()),
+            ("dir".to_string(), "invalid_choice".to_string())
+        ]
+    );
+    // The page: headers are links with aria-sort, the caption says the order, and the search
+    // form and the next link keep it.
+    let body = page(root, "/admin/users?q=user&sort=created&dir=desc")
+        .await
+        .body;
+    assert!(
+        body.contains("<th scope=\"col\" aria-sort=\"descending\"><a href=\"/admin/users?q=user&amp;sort=created&amp;dir=asc#users-table\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("<th scope=\"col\" aria-sort=\"none\"><a href=\"/admin/users?q=user&amp;sort=name&amp;dir=asc#users-table\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("Sorted by creation time, descending"),
+        "{body}"
+    );
+    assert!(body.contains("name=\"sort\" value=\"created\""), "{body}");
+    assert!(
+        body.contains("&amp;sort=created&amp;dir=desc&amp;after=created~desc~"),
+        "{body}"
+    );
+    let body = page(root, "/admin/users?sort=colour").await.body;
+    assert!(body.contains("Cannot sort by"), "{body}");
 }
 both!(
     the_user_list_pages_by_cursor_and_searches,

@@ -6,6 +6,7 @@ use crate::{
     model::{
         admin_sessions::SessionFilter,
         session::{InjectMode, Injection, SessionInfo, SessionStatus},
+        sorting::{Key, SessionColumn},
     },
     on_pool,
 };
@@ -296,8 +297,17 @@ pub async fn any_by_id(db: &Db, id: &str) -> sqlx::Result<Option<(Stored, String
     Ok(with_owners(db, rows).await?.pop())
 }
 
-/// One page of every user's sessions matching `filter`, newest first, with each owner's
-/// username: at most `limit`, after the filter's cursor.
+/// The column a sessions sort orders by (the tiebreaker is always the session's id).
+pub fn sort_column(column: SessionColumn) -> &'static str {
+    match column {
+        SessionColumn::Started => "s.started_at",
+        SessionColumn::User => "u.username_key",
+        SessionColumn::Status => "s.status",
+    }
+}
+
+/// One page of every user's sessions matching `filter`, in its order (then by id), with each
+/// owner's username: at most `limit`, after the filter's cursor.
 pub async fn page_all(
     db: &Db,
     filter: &SessionFilter,
@@ -335,12 +345,20 @@ pub async fn page_all(
             .collect();
         conds.push(format!("s.status IN ({})", ns.join(", ")));
     }
+    let column = sort_column(filter.sort.column);
     if let Some(after) = &filter.after {
-        let a = next(&mut binds, Bind::Int(after.at));
-        let b = next(&mut binds, Bind::Int(after.at));
-        let c = next(&mut binds, Bind::Text(&after.id));
+        // Keyset paging: the rows after (sort key, id) in the order, as one row comparison.
+        let a = next(
+            &mut binds,
+            match &after.key {
+                Key::Int(n) => Bind::Int(*n),
+                Key::Text(t) => Bind::Text(t.as_str()),
+            },
+        );
+        let b = next(&mut binds, Bind::Text(&after.id));
         conds.push(format!(
-            "(s.started_at < {a} OR (s.started_at = {b} AND s.id < {c}))"
+            "({column}, s.id) {} ({a}, {b})",
+            filter.sort.dir.after_op()
         ));
     }
     let limit_n = next(&mut binds, Bind::Int(limit));
@@ -349,9 +367,10 @@ pub async fn page_all(
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
+    let dir = filter.sort.dir.sql();
     let sql = format!(
         "SELECT {OWNED_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id {where_} \
-         ORDER BY s.started_at DESC, s.id DESC LIMIT {limit_n}"
+         ORDER BY {column} {dir}, s.id {dir} LIMIT {limit_n}"
     );
     let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| {
         let mut q = sqlx::query_as(&sql);

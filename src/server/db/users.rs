@@ -1,7 +1,10 @@
 //! Account rows.
 
 use super::{audit::AuditEvent, BeginWrite, Db, Pool};
-use crate::on_pool;
+use crate::{
+    model::sorting::{Key, Sort, SortCursor, UserColumn},
+    on_pool,
+};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -378,9 +381,12 @@ pub struct Listed {
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at: i64,
+    /// 0: never.
+    pub last_sign_in_at: i64,
 }
 
-const LISTED: &str = "username, username_key, is_admin, disabled, must_change_password, created_at";
+const LISTED: &str = "username, username_key, is_admin, disabled, must_change_password, \
+                      created_at, last_sign_in_at";
 
 /// One account as the admin list shows it, by its `username_key`.
 pub async fn listed(db: &Db, key: &str) -> sqlx::Result<Option<Listed>> {
@@ -389,6 +395,21 @@ pub async fn listed(db: &Db, key: &str) -> sqlx::Result<Option<Listed>> {
         .bind(key)
         .fetch_optional(p)
         .await)
+}
+
+/// Records a successful sign-in: the account's last sign-in time and its audit event, in one
+/// transaction.
+pub async fn signed_in(db: &Db, id: &str, at: i64, event: &AuditEvent<'_>) -> sqlx::Result<()> {
+    on_pool!(&db.write, |p| {
+        let mut tx = p.begin_write().await?;
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        crate::insert_audit!(db.audit, tx, event)?;
+        tx.commit().await
+    })
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
@@ -403,25 +424,65 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-/// Accounts whose name contains `search` (ignoring case), by name, after the cursor `after` (a
-/// `username_key`); at most `limit`. Paged by the unique key, so pages never repeat or skip.
+/// The column a users sort orders by (the tiebreaker is always `username_key`, unique).
+fn sort_column(column: UserColumn) -> &'static str {
+    match column {
+        UserColumn::Name => "username_key",
+        UserColumn::Created => "created_at",
+        UserColumn::LastSignIn => "last_sign_in_at",
+    }
+}
+
+/// The query of [`page`]: accounts whose key matches `$1`, in `sort`'s order with
+/// `username_key` as the tiebreaker, after the cursor when `cursor` (`$2` the sort key and `$3`
+/// the tiebreaker; by name only `$2`, the name), at most the last placeholder. Every order has
+/// an index that yields it: `username_key`'s unique one, `users_created_at` (`created_at,
+/// username_key`) and `users_last_sign_in`, so a page reads its rows, not the table.
+pub fn page_sql(sort: Sort<UserColumn>, cursor: bool) -> String {
+    let column = sort_column(sort.column);
+    let dir = sort.dir.sql();
+    let op = sort.dir.after_op();
+    let (after, limit) = match (cursor, sort.column) {
+        (false, _) => (String::new(), "$2"),
+        // By name the key is the tiebreaker itself: one placeholder.
+        (true, UserColumn::Name) => (format!("AND username_key {op} $2 "), "$3"),
+        (true, _) => (format!("AND ({column}, username_key) {op} ($2, $3) "), "$4"),
+    };
+    let order = match sort.column {
+        UserColumn::Name => format!("username_key {dir}"),
+        _ => format!("{column} {dir}, username_key {dir}"),
+    };
+    format!(
+        "SELECT {LISTED} FROM users WHERE username_key LIKE $1 ESCAPE '\\' {after}\
+         ORDER BY {order} LIMIT {limit}"
+    )
+}
+
+/// Accounts whose name contains `search` (ignoring case), in the order `sort`, after `cursor`
+/// (made for that order); at most `limit`. Paged by (sort key, unique name), so pages never
+/// repeat or skip.
 pub async fn page(
     db: &Db,
     search: &str,
-    after: Option<&str>,
+    sort: Sort<UserColumn>,
+    cursor: Option<&SortCursor<UserColumn>>,
     limit: i64,
 ) -> sqlx::Result<Vec<Listed>> {
     let pattern = format!("%{}%", like_escape(&search.to_ascii_lowercase()));
-    let sql = format!(
-        "SELECT {LISTED} FROM users WHERE username_key LIKE $1 ESCAPE '\\' \
-         AND username_key > $2 ORDER BY username_key LIMIT $3"
-    );
-    on_pool!(&db.read, |p| sqlx::query_as(&sql)
-        .bind(&pattern)
-        .bind(after.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(p)
-        .await)
+    let sql = page_sql(sort, cursor.is_some());
+    on_pool!(&db.read, |p| {
+        let mut q = sqlx::query_as::<_, Listed>(&sql).bind(&pattern);
+        if let Some(c) = cursor {
+            if sort.column != UserColumn::Name {
+                q = match &c.key {
+                    Key::Int(n) => q.bind(*n),
+                    Key::Text(t) => q.bind(t.as_str()),
+                };
+            }
+            q = q.bind(c.id.as_str());
+        }
+        q.bind(limit).fetch_all(p).await
+    })
 }
 
 #[cfg(test)]
@@ -445,6 +506,62 @@ mod tests {
         assert!(!removes(Disable, false, false));
         assert!(!removes(Enable, true, true));
         assert!(!removes(GrantAdmin, false, false));
+    }
+
+    /// SQLite's plan of a users page in `sort`, with or without a cursor, steps joined by "; ".
+    async fn plan(db: &Db, sort: Sort<UserColumn>, cursor: bool) -> String {
+        let sql = format!("EXPLAIN QUERY PLAN {}", page_sql(sort, cursor));
+        let rows: Vec<(i64, i64, i64, String)> = crate::on_pool!(&db.read, |p| {
+            let mut q = sqlx::query_as(&sql).bind("%%");
+            if cursor {
+                if sort.column != UserColumn::Name {
+                    q = q.bind(1_i64);
+                }
+                q = q.bind("m");
+            }
+            q.bind(51_i64).fetch_all(p).await
+        })
+        .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Every order the list offers comes from an index (never a sort of every account), and
+    /// below a cursor the index is entered at the cursor rather than read from its start.
+    #[tokio::test]
+    async fn every_users_order_reads_an_index_from_the_cursor() {
+        use crate::model::sorting::{Column, Dir};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display().to_string();
+        let config = crate::server::config::Env(move |k: &str| {
+            (k == "LOCKBOX_DATA_DIR").then(|| path.clone())
+        })
+        .config()
+        .unwrap();
+        let db = Db::connect(&config).await.unwrap();
+        db.migrate().await.unwrap();
+        for &column in UserColumn::ALL {
+            let index = match column {
+                UserColumn::Name => "sqlite_autoindex_users_2",
+                UserColumn::Created => "users_created_at",
+                UserColumn::LastSignIn => "users_last_sign_in",
+            };
+            for dir in Dir::ALL {
+                let sort = Sort { column, dir };
+                for cursor in [false, true] {
+                    let plan = plan(&db, sort, cursor).await;
+                    assert!(
+                        plan.contains(index) && !plan.contains("TEMP B-TREE"),
+                        "{sort:?} (cursor {cursor}) should read {index} in order: {plan}"
+                    );
+                    if cursor {
+                        assert!(
+                            plan.starts_with("SEARCH users USING"),
+                            "{sort:?}: the cursor does not bound the index: {plan}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

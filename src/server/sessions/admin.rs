@@ -1,10 +1,11 @@
-//! Every user's sessions, for admins: a filtered page, newest first, and stopping any session.
+//! Every user's sessions, for admins: a filtered, sorted page, and stopping any session.
 //! An admin sees what a session received by name and mode only: no value is read here.
 
 use super::service::{end, refresh};
 use crate::{
     model::{
-        admin_sessions::{AdminSession, AdminSessionPage, Cursor, SessionFilter, PAGE_SIZE},
+        admin_sessions::{AdminSession, AdminSessionPage, SessionFilter, PAGE_SIZE},
+        sorting::{Key, SessionColumn, SortCursor},
         AppError,
     },
     server::{
@@ -42,21 +43,31 @@ pub async fn page(
     let mut rows = db::sessions::page_all(&state.db, filter, limit + 1).await?;
     let more = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
+    let sort = filter.sort;
+    // The cursor holds the last row's key as stored, taken before the refresh below can change
+    // a status: the next page must start where this query stopped.
+    let next = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|(s, owner)| SortCursor {
+            sort,
+            key: match sort.column {
+                SessionColumn::Started => Key::Int(s.info.started_at),
+                // `users.username_key` is the username in lower case (`Username::key`).
+                SessionColumn::User => Key::Text(owner.to_ascii_lowercase()),
+                SessionColumn::Status => Key::Text(s.info.status.as_str().to_string()),
+            },
+            id: s.info.id.clone(),
+        })
+        .map(|c| c.encode());
     // Live sessions are asked how they are doing, as on the owner's own list.
     for (stored, _) in &mut rows {
         refresh(state, stored).await?;
     }
-    let next = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|(s, _)| Cursor {
-            at: s.info.started_at,
-            id: s.info.id.clone(),
-        })
-        .map(|c| c.encode());
     Ok(AdminSessionPage {
         sessions: rows.into_iter().map(shown).collect(),
         next,
+        sort,
     })
 }
 

@@ -90,6 +90,7 @@ mod tests {
                 disabled: false,
                 must_change_password: true,
                 created_at: 0,
+                last_sign_in_at: None,
             },
             password: "ab<c&d".into(),
         };

@@ -5,28 +5,65 @@ pub mod audit;
 pub mod cluster_secrets;
 pub mod environments;
 pub mod keys;
+pub mod overview;
 pub mod project_members;
 pub mod projects;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
 
-use crate::model::AppError;
+use crate::model::{
+    sorting::{Column, Sort},
+    AppError,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use serde::{de::DeserializeOwned, Serialize};
 
-/// The sections of the admin view, in the order the navigation lists them.
-const SECTIONS: &[(&str, &str)] = &[
-    ("/admin/users", "Users"),
-    ("/admin/sessions", "Sessions"),
-    ("/admin/projects", "Projects"),
-    ("/admin/environments", "Environments"),
-    ("/admin/cluster-secrets", "Cluster secrets"),
-    ("/admin/tokens", "Tokens"),
-    ("/admin/audit", "Audit log"),
-    ("/admin/keys", "Keys"),
+/// The sections of the admin view, in the order the navigation lists them, each with what it
+/// holds (said on the overview page).
+pub const SECTIONS: &[(&str, &str, &str)] = &[
+    (
+        "/admin/users",
+        "Users",
+        "Accounts: create one, disable or enable, grant or revoke admin, delete.",
+    ),
+    (
+        "/admin/sessions",
+        "Sessions",
+        "Every user's sessions, with the names of the secrets each received; stop any.",
+    ),
+    (
+        "/admin/projects",
+        "Projects",
+        "Projects and their members, who may launch sessions in them.",
+    ),
+    (
+        "/admin/environments",
+        "Environments",
+        "What a session can be launched as: image, command, resources.",
+    ),
+    (
+        "/admin/cluster-secrets",
+        "Cluster secrets",
+        "Secrets copied to namespaces, and where each copy stands.",
+    ),
+    (
+        "/admin/tokens",
+        "Tokens",
+        "Every user's personal access tokens: scopes, expiry, last use; revoke any.",
+    ),
+    (
+        "/admin/audit",
+        "Audit log",
+        "Who did what and when; search it, export it, check its chain.",
+    ),
+    (
+        "/admin/keys",
+        "Keys",
+        "The master keys in use, and rotation to a new one.",
+    ),
 ];
 
 /// Escapes text for a URL's query string (what a search line or a username can hold).
@@ -61,13 +98,40 @@ pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
+/// The header of a sortable column (`aria-sort` says how the list is sorted by it): a link to
+/// the list sorted by it, `href`, whose name says what following it does ("Username, sort
+/// descending"). A plain link, so it works without JavaScript.
+pub fn sort_header<C: Column>(
+    label: &'static str,
+    column: C,
+    sort: Sort<C>,
+    href: String,
+) -> impl IntoView {
+    let next = sort.toggled(column);
+    let aria = sort.aria(column);
+    let mark = match aria {
+        "ascending" => "\u{25B2}",
+        "descending" => "\u{25BC}",
+        _ => "\u{2195}",
+    };
+    view! {
+        <th scope="col" aria-sort=aria>
+            <a href=href rel="external" class="sort-link" data-sort=column.as_str()>
+                {label}
+                <span class="visually-hidden">{format!(", sort {}", next.dir.label())}</span>
+                <span class="sort-mark" aria-hidden="true">{mark}</span>
+            </a>
+        </th>
+    }
+}
+
 /// The admin layout around `content`; `current` is the section's path (marked for screen
 /// readers with `aria-current`).
 #[component]
 pub fn AdminLayout(current: &'static str, children: Children) -> impl IntoView {
-    let links = SECTIONS
-        .iter()
-        .map(|(href, label)| {
+    let links = std::iter::once(&("/admin", "Overview", ""))
+        .chain(SECTIONS)
+        .map(|(href, label, _)| {
             let here = (*href == current).then_some("page");
             view! { <li><a href=*href aria-current=here>{*label}</a></li> }
         })

@@ -1,9 +1,10 @@
-//! `/admin/sessions`: every user's sessions, newest first, filtered by user, environment,
+//! `/admin/sessions`: every user's sessions, newest first or sorted by user or status (header
+//! links, `sort` and `dir`), filtered by user, environment,
 //! project and status (a GET form), paged by cursor; Stop opens a confirmation (`?stop=ID`)
 //! whose form posts to the API. Links and plain forms only: the same with or without
 //! JavaScript. What a session received is shown by name and mode, never a value.
 
-use super::{admin_only, with_query, AdminLayout};
+use super::{admin_only, sort_header, with_query, AdminLayout};
 use crate::{
     api::admin_pages::{admin_sessions_page, SessionsPageData},
     app::components::{
@@ -13,6 +14,7 @@ use crate::{
     model::{
         admin_sessions::{AdminSession, FilterInput, StatusFilter},
         session::{InjectMode, SessionInfo, SessionStatus},
+        sorting::{Column, SessionColumn, Sort},
         FieldError,
     },
 };
@@ -31,12 +33,14 @@ pub fn AdminSessionsPage() -> impl IntoView {
             get("status"),
             get("after"),
             m.get("stop"),
+            get("sort"),
+            get("dir"),
         )
     });
     let page = Resource::new(
         move || args.clone(),
-        |(user, environment, project, status, after, stop)| {
-            admin_sessions_page(user, environment, project, status, after, stop)
+        |(user, environment, project, status, after, stop, sort, dir)| {
+            admin_sessions_page(user, environment, project, status, after, stop, sort, dir)
         },
     );
     view! {
@@ -47,8 +51,14 @@ pub fn AdminSessionsPage() -> impl IntoView {
     }
 }
 
-/// The list's address with the filter, and optionally a cursor or a session to confirm.
-fn list_url(filter: &FilterInput, after: Option<&str>, stop: Option<&str>) -> String {
+/// The list's address with the filter and the order, and optionally a cursor or a session to
+/// confirm.
+fn list_url(
+    filter: &FilterInput,
+    sort: Sort<SessionColumn>,
+    after: Option<&str>,
+    stop: Option<&str>,
+) -> String {
     with_query(
         "/admin/sessions",
         &[
@@ -56,6 +66,8 @@ fn list_url(filter: &FilterInput, after: Option<&str>, stop: Option<&str>) -> St
             ("environment", filter.environment.as_str()),
             ("project", filter.project.as_str()),
             ("status", filter.status.as_str()),
+            ("sort", sort.column.as_str()),
+            ("dir", sort.dir.as_str()),
             ("after", after.unwrap_or_default()),
             ("stop", stop.unwrap_or_default()),
         ],
@@ -93,15 +105,16 @@ fn Loaded(page: SessionsPageData) -> impl IntoView {
     let notice = flash.as_ref().and_then(|f| f.notice.clone());
     let stop_error = FormState::of(&flash, "admin/sessions/stop").error;
     let filter = page.filter.clone();
+    let sort = page.page.sort;
     let next = page
         .page
         .next
         .clone()
-        .map(|n| list_url(&filter, Some(&n), None));
+        .map(|n| list_url(&filter, sort, Some(&n), None));
     let paged = !filter.after.trim().is_empty();
-    let first = paged.then(|| list_url(&filter, None, None));
+    let first = paged.then(|| list_url(&filter, sort, None, None));
     let confirm = page.confirm.clone().map(|c| match c {
-        Ok(s) => view! { <ConfirmStop session=s filter=filter.clone()/> }.into_any(),
+        Ok(s) => view! { <ConfirmStop session=s filter=filter.clone() sort/> }.into_any(),
         Err(message) => view! { <p class="field-error" role="alert">{message}</p> }.into_any(),
     });
     let rows = page.page.sessions.clone();
@@ -109,17 +122,17 @@ fn Loaded(page: SessionsPageData) -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>"Sessions"</h1>
-            <p class="lead">"The sessions of every user, newest first, with the names of the secrets each received and how. Values are never shown."</p>
+            <p class="lead">"The sessions of every user (newest first unless sorted otherwise), with the names of the secrets each received and how. Values are never shown."</p>
         </div>
         <Notice message=notice/>
         {stop_error.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         {confirm}
         <FilterForm filter=filter.clone() errors=page.errors.clone()
-            environments=page.environments.clone() projects=page.projects.clone()/>
+            environments=page.environments.clone() projects=page.projects.clone() sort/>
         {if empty {
             view! { <p class="empty card">"No sessions match."</p> }.into_any()
         } else {
-            view! { <SessionTable rows filter=filter.clone()/> }.into_any()
+            view! { <SessionTable rows filter=filter.clone() sort/> }.into_any()
         }}
         <p class="buttons">
             {first.map(|href| view! { <a href=href rel="external">"First page"</a> })}
@@ -134,6 +147,7 @@ fn FilterForm(
     errors: Vec<FieldError>,
     environments: Vec<String>,
     projects: Vec<String>,
+    sort: Sort<SessionColumn>,
 ) -> impl IntoView {
     let error = |field: &str| {
         errors
@@ -160,7 +174,16 @@ fn FilterForm(
         }
     };
     let status_err = error("status");
-    let after_err = error("after");
+    // Refused outside the form's fields: the page link and the order.
+    let list_errs: Vec<String> = ["after", "sort", "dir"]
+        .into_iter()
+        .filter_map(&error)
+        .collect();
+    // Clearing the filter keeps the order.
+    let clear = with_query(
+        "/admin/sessions",
+        &[("sort", sort.column.as_str()), ("dir", sort.dir.as_str())],
+    );
     let options = StatusFilter::ALL
         .iter()
         .map(|s| {
@@ -180,7 +203,10 @@ fn FilterForm(
         <form method="get" action="/admin/sessions" role="search" aria-label="Filter sessions"
             class="card admin-filter">
             <h2>"Filter"</h2>
-            {after_err.map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            {list_errs.into_iter().map(|e| view! { <p class="field-error" role="alert">{e}</p> }).collect_view()}
+            // The filter keeps the order.
+            <input type="hidden" name="sort" value=sort.column.as_str()/>
+            <input type="hidden" name="dir" value=sort.dir.as_str()/>
             <div class="filter-fields">
                 {text("user", "User", filter.user.clone(), None)}
                 {text("environment", "Environment", filter.environment.clone(), Some("sessions-environments"))}
@@ -200,7 +226,7 @@ fn FilterForm(
             <datalist id="sessions-projects">{project_options}</datalist>
             <div class="buttons">
                 <button type="submit">"Filter"</button>
-                <a href="/admin/sessions" rel="external">"Clear the filter"</a>
+                <a href=clear rel="external">"Clear the filter"</a>
             </div>
         </form>
     }
@@ -225,13 +251,30 @@ fn injected_view(s: &SessionInfo) -> AnyView {
 }
 
 #[component]
-fn SessionTable(rows: Vec<AdminSession>, filter: FilterInput) -> impl IntoView {
+fn SessionTable(
+    rows: Vec<AdminSession>,
+    filter: FilterInput,
+    sort: Sort<SessionColumn>,
+) -> impl IntoView {
+    // A header leads back to the table (the sequential focus point after the page loads).
+    let header = |label: &'static str, column: SessionColumn| {
+        let href = format!(
+            "{}#sessions-table",
+            list_url(&filter, sort.toggled(column), None, None)
+        );
+        sort_header(label, column, sort, href)
+    };
+    let headers = (
+        header("User", SessionColumn::User),
+        header("Status", SessionColumn::Status),
+        header("Started", SessionColumn::Started),
+    );
     let body = rows
         .into_iter()
         .map(|s| {
             let info = &s.session;
             let stop = stoppable(info).then(|| {
-                let href = list_url(&filter, None, Some(&info.id));
+                let href = list_url(&filter, sort, None, Some(&info.id));
                 let label = format!("Stop {}", which(&s));
                 view! { <a href=href rel="external" class="danger" aria-label=label>"Stop"</a> }
             });
@@ -255,17 +298,20 @@ fn SessionTable(rows: Vec<AdminSession>, filter: FilterInput) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="Sessions of all users">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Sessions of all users"
+            id="sessions-table">
             <table class="secrets admin-sessions">
-                <caption class="visually-hidden">"Sessions of all users, newest first"</caption>
+                <caption class="visually-hidden">
+                    {format!("Sessions of all users. {}.", sort.describe())}
+                </caption>
                 <thead>
                     <tr>
-                        <th scope="col">"User"</th>
+                        {headers.0}
                         <th scope="col">"Environment"</th>
                         <th scope="col">"Project"</th>
-                        <th scope="col">"Status"</th>
+                        {headers.1}
                         <th scope="col">"Secrets received (names and modes)"</th>
-                        <th scope="col">"Started"</th>
+                        {headers.2}
                         <th scope="col">"Ended"</th>
                         <th scope="col">"Actions"</th>
                     </tr>
@@ -279,8 +325,12 @@ fn SessionTable(rows: Vec<AdminSession>, filter: FilterInput) -> impl IntoView {
 /// The confirmation of a stop: what will stop, and a form that posts it (Cancel returns to
 /// the list as it was).
 #[component]
-fn ConfirmStop(session: AdminSession, filter: FilterInput) -> impl IntoView {
-    let back = list_url(&filter, None, None);
+fn ConfirmStop(
+    session: AdminSession,
+    filter: FilterInput,
+    sort: Sort<SessionColumn>,
+) -> impl IntoView {
+    let back = list_url(&filter, sort, None, None);
     let info = session.session.clone();
     let title = format!(
         "Stop {}'s {} session?",

@@ -3,7 +3,7 @@
 //! works without JavaScript: destructive actions link to a confirmation page
 //! (`/admin/users/confirm`), which JavaScript replaces with a dialog on this page.
 
-use super::{admin_only, encode, AdminLayout};
+use super::{admin_only, encode, sort_header, with_query, AdminLayout};
 use crate::{
     api::admin_pages::{
         admin_users_confirm_page, admin_users_page, ConfirmUserActionData, UsersPageData,
@@ -14,6 +14,7 @@ use crate::{
         time::Timestamp,
     },
     model::{
+        sorting::{Column, Sort, UserColumn},
         users::{UserAction, UserSummary},
         Flash, Username,
     },
@@ -24,10 +25,13 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
-    let (q, after) = use_query_map().with_untracked(|m| (m.get("q"), m.get("after")));
+    let args = use_query_map().with_untracked(|m| {
+        let get = |k: &str| m.get(k).unwrap_or_default();
+        (m.get("q"), m.get("after"), get("sort"), get("dir"))
+    });
     let page = Resource::new(
-        move || (q.clone(), after.clone()),
-        |(q, after)| admin_users_page(q, after),
+        move || args.clone(),
+        |(q, after, sort, dir)| admin_users_page(q, after, sort, dir),
     );
     view! {
         <Title text="Users"/>
@@ -47,17 +51,41 @@ fn action_outcome(flash: &Option<Flash>) -> (Option<String>, Option<String>) {
     }
 }
 
+/// The list's address with the search, the order and optionally a cursor.
+fn list_url(q: &str, sort: Sort<UserColumn>, after: Option<&str>) -> String {
+    with_query(
+        "/admin/users",
+        &[
+            ("q", q),
+            ("sort", sort.column.as_str()),
+            ("dir", sort.dir.as_str()),
+            ("after", after.unwrap_or_default()),
+        ],
+    )
+}
+
 #[component]
 fn Loaded(page: UsersPageData) -> impl IntoView {
     let (notice, error) = action_outcome(&page.flash);
     let create = FormState::of(&page.flash, "admin/users/create");
     let q = page.q.clone();
-    let invalid = page.query_error.is_some();
-    let next = page
-        .page
-        .next
-        .clone()
-        .map(|n| format!("/admin/users?q={}&after={}", encode(&q), encode(&n)));
+    let sort = page.page.sort;
+    let field_error = |field: &str| {
+        page.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    };
+    let q_error = field_error("q");
+    // A refused order or page link: said above the (empty) list.
+    let list_errors: Vec<String> = page
+        .errors
+        .iter()
+        .filter(|e| e.field != "q")
+        .map(|e| e.message.clone())
+        .collect();
+    let invalid = q_error.is_some();
+    let next = page.page.next.clone().map(|n| list_url(&q, sort, Some(&n)));
     let confirmer = Confirmer::new();
     let rows = page.page.users;
     let empty = rows.is_empty();
@@ -73,9 +101,12 @@ fn Loaded(page: UsersPageData) -> impl IntoView {
         <form method="get" action="/admin/users" role="search" class="card audit-search">
             <label for="users-q">"Search users"</label>
             <p class="hint" id="users-q-hint">"Part of a username, any case."</p>
-            {page.query_error.clone().map(|e| view! {
+            {q_error.clone().map(|e| view! {
                 <p class="field-error" id="users-q-error" role="alert">{e}</p>
             })}
+            // The search keeps the order.
+            <input type="hidden" name="sort" value=sort.column.as_str()/>
+            <input type="hidden" name="dir" value=sort.dir.as_str()/>
             <div class="row">
                 <input id="users-q" name="q" type="search" value=q.clone() autocomplete="off"
                     aria-invalid=invalid.then_some("true")
@@ -83,10 +114,16 @@ fn Loaded(page: UsersPageData) -> impl IntoView {
                 <button type="submit">"Search"</button>
             </div>
         </form>
+        {(!list_errors.is_empty()).then(|| view! {
+            <div class="field-error" role="alert">
+                {list_errors.into_iter().map(|e| view! { <p>{e}</p> }).collect_view()}
+                <p><a href=list_url(&q, sort, None) rel="external">"Show the first page"</a></p>
+            </div>
+        })}
         {if empty {
             view! { <p class="empty card">"No users match."</p> }.into_any()
         } else {
-            view! { <UserTable rows me confirmer/> }.into_any()
+            view! { <UserTable rows me confirmer q=q.clone() sort/> }.into_any()
         }}
         {next.map(|href| view! {
             <p class="buttons"><a href=href rel="external">"Next users"</a></p>
@@ -123,7 +160,18 @@ fn CreateForm(state: FormState) -> impl IntoView {
 }
 
 #[component]
-fn UserTable(rows: Vec<UserSummary>, me: String, confirmer: Confirmer) -> impl IntoView {
+fn UserTable(
+    rows: Vec<UserSummary>,
+    me: String,
+    confirmer: Confirmer,
+    q: String,
+    sort: Sort<UserColumn>,
+) -> impl IntoView {
+    // A header leads back to the table (the sequential focus point after the page loads).
+    let header = |label: &'static str, column: UserColumn| {
+        let href = format!("{}#users-table", list_url(&q, sort.toggled(column), None));
+        sort_header(label, column, sort, href)
+    };
     let body = rows
         .into_iter()
         .map(|u| {
@@ -143,22 +191,24 @@ fn UserTable(rows: Vec<UserSummary>, me: String, confirmer: Confirmer) -> impl I
                     }}</td>
                     <td>{if u.must_change_password { "One-time, not yet replaced" } else { "Own" }}</td>
                     <td><Timestamp ms=Some(u.created_at)/></td>
+                    <td><Timestamp ms=u.last_sign_in_at/></td>
                     <td class="actions"><div class="buttons">{actions}</div></td>
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="Users">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Users" id="users-table">
             <table class="secrets users">
-                <caption class="visually-hidden">"Users, by name"</caption>
+                <caption class="visually-hidden">{format!("Users. {}.", sort.describe())}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Username"</th>
+                        {header("Username", UserColumn::Name)}
                         <th scope="col">"Role"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Password"</th>
-                        <th scope="col">"Created"</th>
+                        {header("Created", UserColumn::Created)}
+                        {header("Last sign-in", UserColumn::LastSignIn)}
                         <th scope="col">"Actions"</th>
                     </tr>
                 </thead>
