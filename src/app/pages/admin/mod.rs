@@ -114,11 +114,12 @@ pub fn sort_header<C: Column>(
         "descending" => "\u{25BC}",
         _ => "\u{2195}",
     };
+    // The name in one piece: a hidden span beside the label was read as "User , sort ...".
+    let name = format!("{label}, sort {}", next.dir.label());
     view! {
         <th scope="col" aria-sort=aria>
-            <a href=href rel="external" class="sort-link" data-sort=column.as_str()>
+            <a href=href rel="external" class="sort-link" data-sort=column.as_str() aria-label=name>
                 {label}
-                <span class="visually-hidden">{format!(", sort {}", next.dir.label())}</span>
                 <span class="sort-mark" aria-hidden="true">{mark}</span>
             </a>
         </th>
