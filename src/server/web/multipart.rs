@@ -17,7 +17,7 @@ pub struct SecretForm {
 
 /// The server functions that take multipart form data. Their decoder panics on a body without a
 /// multipart boundary (dropping the connection), so [`guard`] refuses such requests first.
-fn takes_multipart(path: &str) -> bool {
+pub fn takes_multipart(path: &str) -> bool {
     use leptos::server_fn::ServerFn;
     path == <crate::api::secrets::UploadSecret as ServerFn>::PATH
 }

@@ -1,15 +1,15 @@
 //! No text field Lockbox takes may hold a NUL byte: no rule accepts one (values travel in
 //! environment variables, names in Kubernetes objects), and PostgreSQL cannot even compare a
 //! text holding one, so a NUL that reached a lookup (a token id, an environment name) answered
-//! 500 (and a page filtered by one, `/admin/users?q=%00`, showed an internal error). This refuses
-//! it in every query string and every url-encoded server function at once, naming the field, so
-//! a new endpoint or filter is covered without a rule of its own. Multipart forms are read by
-//! their own reader, whose value rule refuses NUL.
+//! 500 (and a page filtered by one, `/admin/users?q=%00`, showed an internal error). This
+//! refuses it in every query string and in the body of every url-encoded server function at
+//! once, naming the field, so a new endpoint or filter is covered without a rule of its own.
+//! The multipart upload is read by its own reader, whose value rule refuses NUL.
 
 use crate::model::{AppError, Code, RuleError};
 use axum::{
     body::{to_bytes, Body},
-    http::{header, Method, Request, StatusCode},
+    http::{Method, Request, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -31,17 +31,11 @@ pub fn field_with_nul(body: &[u8]) -> Option<String> {
         .map(|(k, _)| k.replace('\0', "\u{FFFD}").chars().take(MAX_NAME).collect())
 }
 
+/// A POST whose body a server function reads as url-encoded: every one but the multipart
+/// upload's, decided by the route and not by the content type, since the decoder does not look
+/// at it (a `text/plain` or even a `multipart/form-data` body is decoded as a form all the same).
 fn is_form(req: &Request<Body>) -> bool {
-    req.method() == Method::POST
-        && req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            })
+    req.method() == Method::POST && !super::multipart::takes_multipart(req.uri().path())
 }
 
 fn refuse(err: AppError) -> Response {
