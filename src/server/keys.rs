@@ -12,7 +12,7 @@ use std::{
     io::Write,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, RwLock, Weak},
     time::{Duration, Instant},
 };
 
@@ -150,6 +150,9 @@ struct Live {
     current: RwLock<Arc<Keyring>>,
     /// When the keyring was last switched (none since start-up: `None`).
     switched_at: Mutex<Option<Instant>>,
+    /// The keyrings switched away from, while any operation may still hold one as its snapshot
+    /// (and so may still wrap a key with its active key).
+    retired: Mutex<Vec<Weak<Keyring>>>,
     /// Wakes the background rewrap after a switch.
     wake: tokio::sync::Notify,
     /// One rotation at a time in this process.
@@ -161,6 +164,7 @@ impl LiveKeyring {
         Self(Arc::new(Live {
             current: RwLock::new(Arc::new(keyring)),
             switched_at: Mutex::new(None),
+            retired: Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
             rotating: tokio::sync::Mutex::new(()),
         }))
@@ -177,11 +181,20 @@ impl LiveKeyring {
 
     /// Switches to `keyring` and wakes the background rewrap.
     fn switch(&self, keyring: Keyring) {
-        *self
-            .0
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyring);
+        let old = std::mem::replace(
+            &mut *self
+                .0
+                .current
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Arc::new(keyring),
+        );
+        self.0
+            .retired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::downgrade(&old));
+        drop(old);
         *self
             .0
             .switched_at
@@ -200,11 +213,27 @@ impl LiveKeyring {
     /// keys that wrap nothing be destroyed, since an operation holding an older snapshot may
     /// still be about to wrap a key with one of them.
     pub fn settled_for(&self, grace: Duration) -> bool {
-        self.0
+        let waited = self
+            .0
             .switched_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_none_or(|at| at.elapsed() >= grace)
+            .is_none_or(|at| at.elapsed() >= grace);
+        // And no operation still holds a keyring from before a switch: a timer alone would
+        // trust that none takes longer than `grace` (one waiting on a busy database may).
+        let mut retired = self
+            .0
+            .retired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        retired.retain(|old| old.strong_count() > 0);
+        waited && retired.is_empty()
+    }
+
+    /// Holds off rotations (until the guard drops) while previous keys are forgotten: both
+    /// rewrite the key files, and a rotation's new previous key must not be dropped meanwhile.
+    pub async fn hold_rotations(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.rotating.lock().await
     }
 
     /// Starts a rotation of the generated key file from the running server (see [`rotate`]),
@@ -617,6 +646,12 @@ mod tests {
         let after = live.current();
         assert_eq!(after.ids(), [b_id.as_str(), a_id.as_str()]);
         assert!(!live.settled_for(Duration::from_secs(3600)));
+        // However long ago the switch, not settled while an operation holds the old keyring.
+        assert!(
+            !live.settled_for(Duration::ZERO),
+            "the old snapshot is held"
+        );
+        drop(before);
         assert!(live.settled_for(Duration::ZERO));
         // The switch left a wake-up for the rewrap task, even though it was not waiting yet.
         tokio::time::timeout(Duration::from_secs(1), live.switched())

@@ -252,6 +252,9 @@ pub fn spawn(
                     stood_down_for = None;
                     match db::rotation::use_by_key(&db).await {
                         Ok(in_use) if !summarise(&keyring, &in_use).rotation_needed => {
+                            // No rotation may rewrite the key files while they are pruned; one
+                            // that ran since `in_use` was read makes the keyring unsettled.
+                            let _no_rotation = live.hold_rotations().await;
                             if live.settled_for(FORGET_GRACE) {
                                 on_done(&in_use);
                                 RECHECK
