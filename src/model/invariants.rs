@@ -248,7 +248,10 @@ pub fn check_description(data: &[u8]) {
     refused(&r, "description");
     if r.is_ok() {
         assert!(raw.chars().count() <= 200);
-        assert!(!raw.chars().any(char::is_control), "{raw:?}: not one line");
+        assert!(
+            !raw.chars().any(super::value::breaks_the_line),
+            "{raw:?}: not one line"
+        );
     }
     let r = projects::description(&raw);
     refused(&r, "project description");
@@ -447,7 +450,7 @@ fn assert_mount_dir_valid(dir: &str) {
         !dir.ends_with('/') && !dir.contains("//"),
         "{dir:?} not normalised"
     );
-    assert!(!dir.chars().any(char::is_control));
+    assert!(!dir.chars().any(super::value::breaks_the_line));
     let parts: Vec<&str> = dir[1..].split('/').collect();
     for p in &parts {
         assert!(!matches!(*p, "" | "." | ".."), "{dir:?}");

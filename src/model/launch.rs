@@ -36,7 +36,7 @@ pub fn mount_dir(raw: &str) -> Result<String, RuleError> {
     if raw.chars().any(super::value::breaks_the_line) {
         return refuse(
             Code::ControlCharacter,
-            "Mount directory must not contain control characters.",
+            "Mount directory must be one line without control characters.",
         );
     }
     if !raw.starts_with('/') {
