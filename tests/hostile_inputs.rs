@@ -645,6 +645,17 @@ async fn a_nul_in_a_filter_is_refused_naming_it(backend: Backend) {
         assert_eq!(status, 422, "{content_type}: {body}");
         assert!(body.contains("\"nul_byte\""), "{content_type}: {body}");
     }
+    // A browser's plain form goes to its server function, to come back with the error in the
+    // flash; a NUL in a looked-up key is then refused by the database layer as bad input.
+    let page = format!("{}/settings/tokens", root.base);
+    let browser = root
+        .post_with_headers(
+            "/api/tokens/revoke",
+            &[("id", "a\0b")],
+            &[("Accept", "text/html"), ("Referer", page.as_str())],
+        )
+        .await;
+    assert_eq!(browser.status, 302, "{}", browser.body);
     let plain = root.get("/admin/users?q=ro").await;
     assert_eq!(plain.status, 200, "{}", plain.body);
     assert!(

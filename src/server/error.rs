@@ -9,6 +9,14 @@ impl From<sqlx::Error> for AppError {
     #[track_caller]
     fn from(e: sqlx::Error) -> Self {
         let at = std::panic::Location::caller();
+        // PostgreSQL refuses a text holding NUL (character_not_in_repertoire): the caller's
+        // input, not a fault. `web::nul_guard` refuses most such requests before they get here.
+        if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("22021") {
+            tracing::warn!(%at, "refused a text holding a NUL byte");
+            return AppError::BadRequest {
+                message: "Bad request: a field holds a NUL byte, which no field accepts.".into(),
+            };
+        }
         // sqlx errors carry SQL and constraint names but never bound values.
         tracing::error!(error = %e, %at, "database error");
         AppError::Internal

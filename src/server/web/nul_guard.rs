@@ -34,8 +34,23 @@ pub fn field_with_nul(body: &[u8]) -> Option<String> {
 /// A POST whose body a server function reads as url-encoded: every one but the multipart
 /// upload's, decided by the route and not by the content type, since the decoder does not look
 /// at it (a `text/plain` or even a `multipart/form-data` body is decoded as a form all the same).
+/// Except a browser's plain form post: it must come back to its page with the error in the
+/// flash, which only its server function knows how to do (every field rule refuses NUL, and a
+/// NUL that reaches PostgreSQL in a lookup is answered as bad input: `server::error`).
 fn is_form(req: &Request<Body>) -> bool {
-    req.method() == Method::POST && !super::multipart::takes_multipart(req.uri().path())
+    req.method() == Method::POST
+        && !super::multipart::takes_multipart(req.uri().path())
+        && !browser_form(req)
+}
+
+/// As `api::ctx` decides it: a cookie (not a token) and `Accept: text/html`.
+fn browser_form(req: &Request<Body>) -> bool {
+    super::bearer::token(req.headers()).is_none()
+        && req
+            .headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
 }
 
 fn refuse(err: AppError) -> Response {
