@@ -35,9 +35,15 @@ async function auditJourney(page: Page, js: boolean): Promise<void> {
   const adminLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin', exact: true });
   await tabTo(page, adminLink);
   await page.keyboard.press('Enter');
+  // The overview first, then its section link, by keyboard.
+  await expectPath(page, '/admin');
+  await settle(page, js);
+  const sections = page.getByRole('navigation', { name: 'Admin sections' });
+  await expect(sections).toBeVisible();
+  await tabTo(page, sections.getByRole('link', { name: 'Audit log', exact: true }));
+  await page.keyboard.press('Enter');
   await expectPath(page, '/admin/audit');
   await settle(page, js);
-  await expect(page.getByRole('navigation', { name: 'Admin sections' })).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Audit log', level: 1 })).toBeVisible();
   if (js) await expectNoViolations(page);
 
