@@ -111,12 +111,7 @@ pub fn ctx() -> Result<Ctx, AppError> {
     let credential = credential(&parts);
     // Browsers send `Accept: text/html` for a form post; the hydrated app and API clients don't.
     // A request with a token is never a browser form: it gets JSON, and no flash cookie.
-    let plain_form = matches!(credential, Credential::Cookie)
-        && parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
+    let plain_form = crate::server::web::bearer::from_browser_form(&parts.headers);
     let back = parts
         .headers
         .get(http::header::REFERER)

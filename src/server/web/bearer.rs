@@ -25,6 +25,17 @@ pub fn token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Whether a request is a browser's plain form post (or page load) rather than an API client's:
+/// no token, and `Accept: text/html`. Such a post is answered by sending the browser back to its
+/// page with the outcome in the flash; every other caller gets JSON. The one place that decides.
+pub fn from_browser_form(headers: &HeaderMap) -> bool {
+    token(headers).is_none()
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
 pub async fn layer(mut req: Request<Body>, next: Next) -> Response {
     if token(req.headers()).is_none() {
         return next.run(req).await;

@@ -40,17 +40,7 @@ pub fn field_with_nul(body: &[u8]) -> Option<String> {
 fn is_form(req: &Request<Body>) -> bool {
     req.method() == Method::POST
         && !super::multipart::takes_multipart(req.uri().path())
-        && !browser_form(req)
-}
-
-/// As `api::ctx` decides it: a cookie (not a token) and `Accept: text/html`.
-fn browser_form(req: &Request<Body>) -> bool {
-    super::bearer::token(req.headers()).is_none()
-        && req
-            .headers()
-            .get(axum::http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+        && !super::bearer::from_browser_form(req.headers())
 }
 
 fn refuse(err: AppError) -> Response {

@@ -21,12 +21,7 @@ use serde::de::DeserializeOwned;
 fn plain_form(req: &Request, path: &str) -> bool {
     req.method() == Method::POST
         && req.uri().path() == path
-        && super::bearer::token(req.headers()).is_none()
-        && req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+        && super::bearer::from_browser_form(req.headers())
 }
 
 /// Runs the request; a plain form post to `path` whose answer is a `T` gets `page(T, nonce)`
