@@ -642,6 +642,69 @@ both!(
     crate::the_audit_chain_reports_where_it_was_tampered_with
 );
 
+/// The upgrade to a chained log: a database whose events were written before the chain existed
+/// (no audit key, an empty head, every event unsealed; more events than one sealing chunk) is
+/// sealed at the next start in the order the events were written, and then verifies whole.
+async fn events_from_before_the_chain_are_sealed_in_order_at_start(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let alice = app.user("alice").await;
+    alice.create("A", "upgrade-sentinel").await;
+    app.stop();
+    let empty = match app.backend {
+        Backend::Sqlite => "x''",
+        Backend::Postgres => "'\\x'::bytea",
+    };
+    common::execute(
+        &app,
+        &[
+            // 2 500 more events, with every field the MAC covers filled in.
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
+             INSERT INTO audit_events (at, actor_id, actor_name, action, target, detail, \
+             client_addr, session_id) SELECT 1700000000000 + i, 'u-old', 'old' || i, \
+             'secret.used', 'T' || i, 'detail ' || i, '10.0.0.1', 's-' || i FROM n",
+            "UPDATE audit_events SET seq = NULL, mac = NULL",
+            "DELETE FROM wrapped_keys WHERE purpose = 'audit'",
+            &format!(
+                "UPDATE audit_head SET seq = 0, last_mac = {empty}, head_mac = NULL \
+                 WHERE singleton = 1"
+            ),
+        ],
+    )
+    .await;
+    let ids: Vec<i64> = common::query_column(&app, "SELECT id FROM audit_events ORDER BY id").await;
+    assert!(ids.len() > 2_500, "{}", ids.len());
+
+    app.start().unwrap();
+    let by_seq: Vec<i64> =
+        common::query_column(&app, "SELECT id FROM audit_events ORDER BY seq").await;
+    assert_eq!(by_seq, ids, "sealed in the order written");
+    let seqs: Vec<i64> =
+        common::query_column(&app, "SELECT seq FROM audit_events ORDER BY seq").await;
+    assert_eq!(seqs, (1..=ids.len() as i64).collect::<Vec<_>>());
+    let out = app.cli(&["admin", "audit", "verify", "--json"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let verdict: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(out.status.success(), "{verdict}");
+    assert_eq!(
+        verdict["verified"].as_i64(),
+        Some(ids.len() as i64),
+        "{verdict}"
+    );
+    // And the chain goes on from there.
+    let alice = app.login("alice").await;
+    assert_eq!(alice.create("B", "upgrade-sentinel").await.status, 200);
+    let out = app.cli(&["admin", "audit", "verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+both!(
+    events_from_before_the_chain_are_sealed_in_order_at_start,
+    crate::events_from_before_the_chain_are_sealed_in_order_at_start
+);
+
 /// The audit viewer's API and export: admins only (401 signed out, 403 for users, 401 with a
 /// bearer header); a query line filters, pages by cursor without repeats, and a bad query is
 /// refused on `q` naming the term; the export is NDJSON of the same events; verify answers.

@@ -337,25 +337,38 @@ pub async fn start_chain(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_err("storing the audit key", e))?;
-                let legacy: Vec<StoredEvent> = sqlx::query_as(&format!(
-                    "SELECT {STORED_COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY id"
-                ))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| db_err("reading the events to seal", e))?;
+                // Read and sealed a chunk at a time (by id, the order they were written in): a
+                // log of millions neither fills memory nor costs a statement per event.
                 let mut last: Vec<u8> = Vec::new();
                 let mut seq = 0i64;
-                for event in &legacy {
-                    seq += 1;
-                    let mac = super::audit_chain::event_mac(&key, &last, seq, &event.fields());
-                    sqlx::query("UPDATE audit_events SET seq = $1, mac = $2 WHERE id = $3")
-                        .bind(seq)
-                        .bind(&mac[..])
-                        .bind(event.id)
+                let mut after = i64::MIN;
+                loop {
+                    let chunk: Vec<StoredEvent> = sqlx::query_as(&format!(
+                        "SELECT {STORED_COLUMNS} FROM audit_events \
+                         WHERE seq IS NULL AND id > $1 ORDER BY id LIMIT {SEAL_CHUNK}"
+                    ))
+                    .bind(after)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| db_err("reading the events to seal", e))?;
+                    let Some(newest) = chunk.last() else { break };
+                    after = newest.id;
+                    let mut sealed = Vec::with_capacity(chunk.len());
+                    for event in &chunk {
+                        seq += 1;
+                        let mac = super::audit_chain::event_mac(&key, &last, seq, &event.fields());
+                        last = mac.to_vec();
+                        sealed.push((event.id, seq, last.clone()));
+                    }
+                    let sql = seal_sql(sealed.len());
+                    let mut update = sqlx::query(&sql).persistent(false);
+                    for (id, seq, mac) in sealed {
+                        update = update.bind(id).bind(seq).bind(mac);
+                    }
+                    update
                         .execute(&mut *tx)
                         .await
-                        .map_err(|e| db_err("sealing an earlier event", e))?;
-                    last = mac.to_vec();
+                        .map_err(|e| db_err("sealing earlier events", e))?;
                 }
                 let head = super::audit_chain::head_mac(&key, seq, &last);
                 sqlx::query(
@@ -368,7 +381,7 @@ pub async fn start_chain(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_err("starting the audit chain", e))?;
-                let sealed = legacy.len() as u64;
+                let sealed = seq as u64;
                 (key, Started::Began { sealed })
             }
         };
@@ -379,6 +392,23 @@ pub async fn start_chain(
         db.audit.set(started.0);
         Ok(started.1)
     })
+}
+
+/// How many events from before the chain [`start_chain`] reads and seals per statement (three
+/// bound values each: well under SQLite's and PostgreSQL's limits).
+const SEAL_CHUNK: usize = 1_000;
+
+/// One UPDATE giving `rows` events their place in the chain: `(id, seq, mac)` triples bound in
+/// order. A VALUES list's columns are `column1…` on both databases.
+fn seal_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    format!(
+        "UPDATE audit_events SET seq = v.column2, mac = v.column3 \
+         FROM (VALUES {}) AS v WHERE audit_events.id = v.column1",
+        values.join(", ")
+    )
 }
 
 /// A bound value of a search (the query is built once, bound per driver).
