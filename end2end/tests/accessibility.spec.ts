@@ -1,4 +1,3 @@
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test } from '@playwright/test';
 import {
   addSecret,
@@ -13,9 +12,7 @@ import {
   uniqueUsername,
 } from './helpers';
 import { launchDemo, sessionCard } from './sessions-path';
-
-// WCAG 2.x level A and AA rules, as axe-core tags them.
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+import { expectNoViolations } from './axe';
 
 test('the secrets page, with a secret listed, has no WCAG 2.x A/AA violations', async ({ page }) => {
   await trackHydration(page);
@@ -67,13 +64,3 @@ test('the sign-in and sign-up pages have no WCAG 2.x A/AA violations', async ({ 
   }
 });
 
-async function expectNoViolations(page: import('@playwright/test').Page) {
-  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-  const summary = results.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    targets: v.nodes.map((n) => n.target.join(' ')),
-  }));
-  expect(summary).toEqual([]);
-}

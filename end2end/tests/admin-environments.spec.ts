@@ -2,23 +2,16 @@
 // axe finds nothing wrong with the error shown), the corrected one is listed, and removing it
 // asks first. With and without JavaScript.
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { expectPath, settle, signIn, token, trackHydration, uniquePassword, uniqueUsername } from './helpers';
-import { lockbox, tabTo } from './operator';
-
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+import { settle, token, trackHydration } from './helpers';
+import { signInAsNewAdmin, tabTo } from './operator';
+import { expectNoViolations } from './axe';
 
 async function environmentsJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
-  await settle(page, js);
+  await signInAsNewAdmin(page, js);
   await page.goto('/admin/environments');
   await settle(page, js);
   const add = page.getByRole('region', { name: 'Add an environment' });
@@ -44,8 +37,7 @@ async function environmentsJourney(page: Page, js: boolean): Promise<void> {
   await expect(page.locator(`tr[data-environment="${name}"]`)).toHaveCount(0);
   await settle(page, js);
   if (js) {
-    const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-    expect(results.violations.map((v) => v.id)).toEqual([]);
+    await expectNoViolations(page);
   }
 
   await fill('8888');

@@ -4,8 +4,8 @@
 // the page itself). With and without JavaScript.
 
 import { expect, test, type Page } from '@playwright/test';
-import { expectPath, notice, settle, signIn, token, trackHydration, uniquePassword, uniqueUsername } from './helpers';
-import { lockbox, tabTo } from './operator';
+import { expectPath, notice, settle, token, trackHydration, uniquePassword, uniqueUsername } from './helpers';
+import { lockbox, signInAsNewAdmin, tabTo } from './operator';
 
 /** Confirms the question `title` that the focused link asked, by keyboard. */
 async function confirmByKeyboard(page: Page, js: boolean, title: string, trigger: string, button: string) {
@@ -35,14 +35,9 @@ async function projectsJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
+  await signInAsNewAdmin(page, js);
   const member = uniqueUsername();
   lockbox(['admin', 'create-user', member], `${uniquePassword()}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
-  await settle(page, js);
   await page.goto('/admin/projects');
   await settle(page, js);
   await expect(page.getByRole('heading', { name: 'Projects', level: 1 })).toBeVisible();

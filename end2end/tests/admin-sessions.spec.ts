@@ -4,10 +4,10 @@
 // by keyboard, `aria-sort` and the caption follow, the filter keeps the order; axe finds nothing
 // on the sorted list.
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
-import { lockbox, tabTo } from './operator';
+import { lockbox, signInAsNewAdmin, tabTo } from './operator';
+import { expectNoViolations } from './axe';
 
 async function stopJourney(page: Page, owner: Page, js: boolean): Promise<void> {
   if (js) {
@@ -75,23 +75,11 @@ for (const js of [true, false]) {
   });
 }
 
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
-
-/** axe on the page as it stands (run where JavaScript is on: the markup is the same without). */
-async function expectNoViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
-}
-
 async function sortJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
+  const { admin } = await signInAsNewAdmin(page, js);
   // A session of the admin's own, so the list has a row.
   const origin = new URL(page.url()).origin;
   const launched = await page.request.post('/api/sessions/launch', {

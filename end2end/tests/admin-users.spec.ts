@@ -4,21 +4,16 @@
 // The list's sortable columns: a header link sorts by keyboard, `aria-sort` and the caption
 // follow, the search keeps the order; axe finds nothing on the sorted list nor on /admin.
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { expectPath, settle, signIn, trackHydration, uniquePassword, uniqueUsername } from './helpers';
-import { lockbox, tabTo } from './operator';
+import { settle, trackHydration, uniqueUsername } from './helpers';
+import { signInAsNewAdmin, tabTo } from './operator';
+import { expectNoViolations } from './axe';
 
 async function usersJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
-  await settle(page, js);
+  await signInAsNewAdmin(page, js);
   await page.goto('/admin/users');
   await settle(page, js);
   await expect(page.getByRole('heading', { name: 'Users', level: 1 })).toBeVisible();
@@ -78,24 +73,11 @@ for (const js of [true, false]) {
   });
 }
 
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
-
-/** axe on the page as it stands (run where JavaScript is on: the markup is the same without). */
-async function expectNoViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
-}
-
 async function sortJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
-  await settle(page, js);
+  const { admin } = await signInAsNewAdmin(page, js);
 
   // The overview: a heading, each section with what it holds.
   await page.goto('/admin');

@@ -7,29 +7,16 @@
 // finds no WCAG 2.x A/AA violation on the audit and keys pages, with and without an error or
 // the dialog shown. With and without JavaScript.
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { expectPath, notice, settle, signIn, signUp, trackHydration, uniquePassword, uniqueUsername } from './helpers';
-import { lockbox, tabTo } from './operator';
-
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
-
-// axe runs in the page, so only with JavaScript on; the markup it checks is the server's either way.
-async function expectNoViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-  expect(results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }))).toEqual([]);
-}
+import { expectPath, notice, settle, signUp, trackHydration, uniquePassword, uniqueUsername } from './helpers';
+import { signInAsNewAdmin, tabTo } from './operator';
+import { expectNoViolations } from './axe';
 
 async function auditJourney(page: Page, js: boolean): Promise<void> {
   if (js) {
     await trackHydration(page);
   }
-  const admin = uniqueUsername();
-  const password = uniquePassword();
-  lockbox(['admin', 'create-user', admin, '--admin'], `${password}\n`);
-  await signIn(page, admin, password, js);
-  await expectPath(page, '/settings/secrets');
-  await settle(page, js);
+  const { admin } = await signInAsNewAdmin(page, js);
 
   // The header's Admin link, by keyboard.
   const adminLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin', exact: true });

@@ -1,22 +1,11 @@
 // The personal access tokens page: create a token by keyboard, copy it, use it, revoke it; the
 // same without JavaScript (the token comes back on a page of its own); axe on the page.
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { settle, signUp, token, trackHydration, uniquePassword, uniqueUsername } from './helpers';
+import { expectNoViolations } from './axe';
 
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 const TOKEN_SHAPE = /^lbx_pat_[A-Za-z0-9_-]{43}$/;
-
-async function expectNoViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
-  const summary = results.violations.map((v) => ({
-    id: v.id,
-    help: v.help,
-    targets: v.nodes.map((n) => n.target.join(' ')),
-  }));
-  expect(summary).toEqual([]);
-}
 
 /** Calls the API with the token. `page.request` also sends the page's cookies: the server must
  *  ignore them for a token request, which this checks along the way. */
