@@ -22,7 +22,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import server_env, start_server, stop_server  # noqa: E402
 from kube_mock import MockKube  # noqa: E402
 
 BIN = sys.argv[1]
@@ -83,30 +83,17 @@ def main():
         kubeconfig = os.path.join(tmp, "kubeconfig")
         with open(kubeconfig, "w") as f:
             f.write(mock.kubeconfig())
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "LOCKBOX_DATA_DIR": tmp,
-            "LOCKBOX_LISTEN": f"127.0.0.1:{PORT}",
-            "LOCKBOX_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-            "LOCKBOX_ALLOW_SIGNUP": "true",
-            "LOCKBOX_LOG": "warn",
-            "LOCKBOX_KUBE": "1",
-            "LOCKBOX_MAX_LIVE_SESSIONS": str(SESSIONS + 10),
-            "KUBECONFIG": kubeconfig,
-        }
-        if URL:
-            env["LOCKBOX_DATABASE_URL"] = URL
+        env = server_env(
+            tmp, PORT,
+            LOCKBOX_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
+            LOCKBOX_KUBE=1,
+            LOCKBOX_MAX_LIVE_SESSIONS=SESSIONS + 10,
+            KUBECONFIG=kubeconfig,
+            LOCKBOX_DATABASE_URL=URL or None,
+        )
         log = open(os.path.join(tmp, "server.log"), "w")
-        server = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=log)
+        server, _ = start_server(BIN, env, log)
         try:
-            def up():
-                try:
-                    urllib.request.urlopen(BASE + "/healthz", timeout=1)
-                    return True
-                except OSError:
-                    return False
-
-            wait_for("the server", up)
             wait_for("the Pod watch", lambda: mock.open_watches("pods", NS) >= 1)
             c = Client()
             c.request("/api/signup", {"username": "kubeviewer", "password": PASSWORD})
@@ -143,8 +130,7 @@ def main():
             after = mock.counts()
             watches_after = mock.open_watches("pods", NS)
         finally:
-            server.terminate()
-            server.wait()
+            stop_server(server)
             mock.stop()
             log.close()
             if os.environ.get("BENCH_VERBOSE"):

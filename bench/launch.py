@@ -14,6 +14,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from benchlib import percentile
+
 FORM = {
     "environment": "demo",
     "secrets[0][secret]": "BENCH_ENV",
@@ -32,11 +34,6 @@ def post(base, cookie, path, fields):
     )
     with urllib.request.urlopen(req) as res:
         return json.loads(res.read() or b"null")
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main():

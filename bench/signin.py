@@ -19,7 +19,6 @@ a bound is exceeded.
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +26,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from benchlib import rss_kib, server_env, start_server, stop_server
 
 PORT = 3951
 BASE = f"http://127.0.0.1:{PORT}"
@@ -50,39 +51,14 @@ def post(path, fields, headers=None):
         return e.code
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/lockbox"
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     hashers = min(4, max(2, os.cpu_count() or 2))
     data = tempfile.mkdtemp(prefix="lockbox-bench-signin-")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LOCKBOX_DATA_DIR": data,
-        "LOCKBOX_LISTEN": f"127.0.0.1:{PORT}",
-        "LOCKBOX_ALLOW_SIGNUP": "true",
-        "LOCKBOX_LOG": "warn",
-        "LOCKBOX_TRUSTED_PROXIES": "127.0.0.1",
-    }
-    server = subprocess.Popen(
-        [binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    env = server_env(data, PORT, LOCKBOX_TRUSTED_PROXIES="127.0.0.1")
+    server, _ = start_server(binary, env)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(BASE + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            sys.exit("the server did not start")
         time.sleep(4)  # the dummy-hash warm-up has run and its memory is freed
         idle = rss_kib(server.pid)
         for i in range(USERS):
@@ -117,8 +93,7 @@ def main():
         time.sleep(5)
         after = rss_kib(server.pid)
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)
         shutil.rmtree(data, ignore_errors=True)
 
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}

@@ -31,7 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from benchlib import percentile, rss_kib, server_env, start_server, stop_server
 
 try:
     import aiohttp
@@ -54,24 +55,6 @@ MIX = [
     ("launch+stop", 5),
     ("sign-in", 5),
 ]
-
-
-def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def percentile(values, p):
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 class Tally:
@@ -249,35 +232,20 @@ def main():
     parser.add_argument("--users", type=int, default=50)
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="lockbox-soak-")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LOCKBOX_DATA_DIR": data,
-        "LOCKBOX_LISTEN": f"127.0.0.1:{PORT}",
-        "LOCKBOX_ALLOW_SIGNUP": "true",
-        "LOCKBOX_LOG": "warn",
-        "LOCKBOX_TRUSTED_PROXIES": "127.0.0.1",
-        "LOCKBOX_MAX_SECRETS": "100000",
-        "LOCKBOX_MAX_LIVE_SESSIONS": "50",
-    }
-    if os.path.isdir("target/site"):
-        env["LOCKBOX_SITE_ROOT"] = os.path.abspath("target/site")
-    if args.database_url:
-        env["LOCKBOX_DATABASE_URL"] = args.database_url
+    env = server_env(
+        data, PORT,
+        LOCKBOX_TRUSTED_PROXIES="127.0.0.1",
+        LOCKBOX_MAX_SECRETS=100000,
+        LOCKBOX_MAX_LIVE_SESSIONS=50,
+        LOCKBOX_SITE_ROOT=os.path.abspath("target/site") if os.path.isdir("target/site") else None,
+        LOCKBOX_DATABASE_URL=args.database_url or None,
+    )
     log = open(os.path.join(data, "server.log"), "w")
-    server = subprocess.Popen([args.binary, "serve"], env=env, stdout=log, stderr=log)
+    server, _ = start_server(args.binary, env, log)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(BASE + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            sys.exit("the server did not start")
         result = asyncio.run(soak(args, server))
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)
         log.close()
     tally, wall, before, peak, after, lost, stale, alive, clients = result
     database = "PostgreSQL" if args.database_url else "SQLite"

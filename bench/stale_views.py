@@ -11,13 +11,13 @@ needs no cluster). Prints one Markdown table row: changes, views, stale views, n
 import base64
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from benchlib import server_env, start_server, stop_server
 
 BIN, URL = sys.argv[1], sys.argv[2]
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
@@ -25,27 +25,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def start(port, key, kubeconfig, data):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LOCKBOX_DATA_DIR": data,
-        "LOCKBOX_LISTEN": f"127.0.0.1:{port}",
-        "LOCKBOX_DATABASE_URL": URL,
-        "LOCKBOX_MASTER_KEY": key,
-        "LOCKBOX_ALLOW_SIGNUP": "true",
-        "LOCKBOX_LOG": "warn",
-        "LOCKBOX_KUBE": "1",
-        "KUBECONFIG": kubeconfig,
-    }
-    proc = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit(f"server on {port} did not start")
+    env = server_env(data, port, LOCKBOX_DATABASE_URL=URL, LOCKBOX_MASTER_KEY=key,
+                     LOCKBOX_KUBE=1, KUBECONFIG=kubeconfig)
+    return start_server(BIN, env)
 
 
 class Client:
@@ -111,8 +93,8 @@ def main():
                 del before
             print(f"| {N} | {views} | {stale} | {c.non_2xx} |")
         finally:
-            a.terminate()
-            b.terminate()
+            stop_server(a)
+            stop_server(b)
             a.wait()
             b.wait()
 

@@ -24,6 +24,8 @@ import time
 import urllib.parse
 from collections import Counter
 
+from benchlib import percentile
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -36,13 +38,6 @@ def sign_in(conn, path, fields, xff):
     res = conn.getresponse()
     res.read()
     return res.status
-
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main():

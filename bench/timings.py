@@ -5,10 +5,7 @@ set: time up to spawn (validation, records, decryption, spawn) and up to the fir
 import json
 import sys
 
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from benchlib import percentile
 
 
 spawn, first = {}, {}
