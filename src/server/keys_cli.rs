@@ -150,7 +150,8 @@ pub async fn run(config: Config, command: KeysCommand) -> ExitCode {
                         )
                     })
                 }
-                Ok(in_use) => keys::forget_unused_previous(&config, &in_use)
+                Ok(in_use) => keys::forget_unused_previous(&config, &in_use, keyring.active().id())
+                    .await
                     .map(|ids| {
                         if ids.is_empty() {
                             "no previous key could be forgotten (none, or all still needed)\n"
