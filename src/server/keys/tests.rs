@@ -388,3 +388,31 @@ fn key_files_are_read_off_the_async_worker() {
         }
     }
 }
+
+/// Each refusal's message is written once: the command line prints `to_string()`, and the
+/// admin page and the API answer the very same text, with the refusal's code.
+#[test]
+fn refusals_answer_the_command_lines_message() {
+    use crate::model::AppError;
+    for e in [
+        KeyError::NotAKeyFile,
+        KeyError::SharedKeyFile { why: "a reason" },
+        KeyError::RotationInProgress { done: 1, total: 2 },
+        KeyError::KeyFileChanged {
+            on_disk: "k2".into(),
+            active: "k1".into(),
+        },
+        KeyError::KeyFilesBusy,
+    ] {
+        let text = e.to_string();
+        let (shown, field) = match e.into_app_error() {
+            AppError::Conflict { field, message } => (message, field),
+            AppError::Validation { fields, .. } => {
+                (fields[0].message.clone(), fields[0].field.clone())
+            }
+            other => panic!("{text}: answered {other:?}"),
+        };
+        assert_eq!(shown, text);
+        assert_eq!(field, "rotation");
+    }
+}
