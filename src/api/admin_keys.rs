@@ -24,17 +24,22 @@ pub async fn admin_keys_status() -> Result<KeysReport, AppError> {
     } else {
         KeySource::GeneratedFile
     };
+    let online_rotation_refused =
+        crate::server::keys::online_rotation_refusal(&state.config).map(|e| e.to_string());
     Ok(KeysReport {
         status,
         source,
+        online_rotation_refused,
         flash: ctx.take_flash(),
     })
 }
 
 /// Starts a rotation of the generated key file, as `lockbox keys rotate` does (the same
 /// function), and switches this server to the new key at once: the background rewrap starts
-/// without a restart. Refused (422 `unsupported`) when the keys come from the environment, and
-/// (409 `conflict`, field `rotation`) while a rotation is still rewrapping.
+/// without a restart. Refused (422 `unsupported`, field `rotation`) when the keys come from the
+/// environment or several servers may share the key file (PostgreSQL, `LOCKBOX_KUBE=1`), and
+/// (409 `conflict`, field `rotation`) while a rotation is still rewrapping, when the key file
+/// changed since the server started, or while another process holds the key files' lock.
 #[server(endpoint = "admin/keys/rotate")]
 pub async fn admin_start_key_rotation() -> Result<RotationStarted, AppError> {
     let ctx = super::ctx::ctx()?;

@@ -66,6 +66,11 @@ pub enum KeySource {
 pub struct KeysReport {
     pub status: RotationStatus,
     pub source: KeySource,
+    /// Why this server does not start a rotation itself (keys from the environment, or a
+    /// deployment where several servers may share the key file), as `/api/admin/keys/rotate`
+    /// would answer; absent when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_rotation_refused: Option<String>,
     /// The outcome of the admin page's last form post, for the page (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flash: Option<crate::model::Flash>,

@@ -372,17 +372,10 @@ async fn start_metrics(addr: SocketAddr, state: &AppState) -> Result<(), StartEr
 /// Rewraps, in the background, whatever previous keys still wrap; once nothing needs them,
 /// generated previous keys are destroyed.
 fn start_rotation(state: &AppState) {
-    let config = state.config.clone();
     crate::server::rotation::spawn(
         state.db.clone(),
         state.keyring.clone(),
-        config.rewrap_batch,
-        config.rewrap_pause,
-        move |in_use| {
-            if let Err(e) = keys::forget_unused_previous(&config, in_use) {
-                tracing::warn!(error = %e, "removing unused previous master keys failed");
-            }
-        },
+        state.config.clone(),
     );
 }
 

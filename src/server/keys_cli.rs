@@ -93,7 +93,8 @@ async fn rotate(config: &Config, db: &Db, keyring: &Keyring) -> Result<String, S
         "new master key id {} written to {}; the old key {} is kept in {} until nothing uses \
          it.\nRestart `lockbox serve`: it rewraps every data key under the new key in the \
          background (`lockbox keys status` shows progress) and then deletes the old key from \
-         {}. (The admin page's \"Start a rotation\" does the same without a restart.)\n",
+         {}. Until then a running server keeps its old key (and refuses the admin page's \
+         \"Start a rotation\", which does the same without a restart where it is offered).\n",
         rotated.new_key_id,
         keys::key_file_path(config).display(),
         rotated.old_key_id,
@@ -150,7 +151,8 @@ pub async fn run(config: Config, command: KeysCommand) -> ExitCode {
                         )
                     })
                 }
-                Ok(in_use) => keys::forget_unused_previous(&config, &in_use)
+                Ok(in_use) => keys::forget_unused_previous(&config, &in_use, keyring.active().id())
+                    .await
                     .map(|ids| {
                         if ids.is_empty() {
                             "no previous key could be forgotten (none, or all still needed)\n"

@@ -13,6 +13,7 @@
 //! towards the most recently introduced key: a server whose active key is older stands down.
 
 use crate::server::{
+    config::Config,
     crypto::{self, WrappedFor},
     db::{
         self,
@@ -20,9 +21,9 @@ use crate::server::{
         rotation::{KeyUse, Kind, Rewrapped},
         Db,
     },
-    keys::{Keyring, LiveKeyring},
+    keys::{KeyError, Keyring, LiveKeyring},
 };
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 /// The name audit records give the rotation task as the actor.
 pub const ACTOR: &str = "key rotation";
@@ -233,16 +234,11 @@ const RECHECK: Duration = Duration::from_secs(60);
 pub const FORGET_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs rotation in the background for as long as the server runs, with a snapshot of the
-/// live keyring per pass. `on_done` is called with what the rows use after every pass that
-/// leaves nothing to rewrap, once the keyring has been settled for [`FORGET_GRACE`] (the caller
-/// forgets previous keys nothing needs).
-pub fn spawn(
-    db: Db,
-    live: LiveKeyring,
-    batch: usize,
-    pause: Duration,
-    on_done: impl Fn(&[KeyUse]) + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
+/// live keyring per pass. After every pass that leaves nothing to rewrap, once the keyring has
+/// been settled for [`FORGET_GRACE`], the generated previous keys that nothing needs are
+/// destroyed.
+pub fn spawn(db: Db, live: LiveKeyring, config: Arc<Config>) -> tokio::task::JoinHandle<()> {
+    let (batch, pause) = (config.rewrap_batch, config.rewrap_pause);
     tokio::spawn(async move {
         let mut stood_down_for: Option<String> = None;
         loop {
@@ -256,8 +252,7 @@ pub fn spawn(
                             // that ran since `in_use` was read makes the keyring unsettled.
                             let _no_rotation = live.hold_rotations().await;
                             if live.settled_for(FORGET_GRACE) {
-                                on_done(&in_use);
-                                RECHECK
+                                forget_unused(&live, &config, &in_use).await
                             } else {
                                 // Look again once the grace has passed.
                                 FORGET_GRACE
@@ -291,6 +286,26 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// Destroys the generated previous keys that wrap nothing in `in_use`. Returns when to look
+/// again: soon when another process holds the key files' lock (a `lockbox keys rotate` on the
+/// host, say), so that they are pruned once it is done.
+async fn forget_unused(live: &LiveKeyring, config: &Config, in_use: &[KeyUse]) -> Duration {
+    match live.forget_unused_previous(config, in_use).await {
+        Ok(_) => RECHECK,
+        Err(KeyError::KeyFilesBusy) => {
+            tracing::info!(
+                "another process holds the key files' lock; unused previous master keys are \
+                 removed later"
+            );
+            FORGET_GRACE
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "removing unused previous master keys failed");
+            RECHECK
+        }
+    }
 }
 
 #[cfg(test)]

@@ -207,14 +207,19 @@ async fn wait_until_rotated(admin: &Client, key_id: &str) -> serde_json::Value {
     }
 }
 
-/// With the generated key file, an admin starts a rotation over HTTP (`/api/admin/keys/rotate`,
-/// what the page's "Start a rotation" posts): anyone else, signed out or cross-site is refused
-/// and nothing changes; the new key file is written (the old key kept as previous, both 0600),
-/// the running server switches to it without a restart and rewraps everything; a second start
-/// while it rewraps is a 409. Every secret still reaches a session (decrypted by the live
-/// server), after a restart on the same data too, and `lockbox keys rotate` still works after.
-/// The event names the admin; no key reaches a log, an answer or the audit log.
-async fn an_admin_starts_a_rotation_over_http(backend: Backend) {
+/// With the generated key file (SQLite and the local backend: no other server can share it), an
+/// admin starts a rotation over HTTP (`/api/admin/keys/rotate`, what the page's "Start a
+/// rotation" posts): anyone else, signed out or cross-site is refused and nothing changes; the
+/// new key file is written (the old key kept as previous, both 0600), the running server
+/// switches to it without a restart and rewraps everything; a second start while it rewraps is
+/// a 409. Every secret still reaches a session (decrypted by the live server), after a restart
+/// on the same data too. `lockbox keys rotate` while the server runs writes a new key file (the
+/// file is the truth for the command line), and the server, whose active key is no longer the
+/// file's, then refuses an online rotation (409, saying to restart) until restarted. The event
+/// names the admin; no key reaches a log, an answer or the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_starts_a_rotation_over_http() {
+    let backend = Backend::Sqlite;
     use std::os::unix::fs::PermissionsExt;
     // One key a batch, slowly: the rewrap takes a few seconds, long enough to be refused a
     // second start while it runs.
@@ -351,9 +356,8 @@ async fn an_admin_starts_a_rotation_over_http(backend: Backend) {
         );
     }
 
-    // The command line's rotation still works (the same function): stopped server, new key
-    // file, audited as the command line; the restarted server finishes the rewrap.
-    app.stop();
+    // The command line's rotation still works (the same function), with the server running:
+    // new key file, audited as the command line.
     let out = app.cli(&["keys", "rotate"]);
     let cli_text = format!(
         "{}{}",
@@ -370,6 +374,27 @@ async fn an_admin_starts_a_rotation_over_http(backend: Backend) {
     assert!(!out.status.success(), "{refused}");
     assert!(refused.contains("still rewrapping"), "{refused}");
     assert_eq!(key_file(&app, "master.key"), third_key);
+    // The running server still has the second key active: an online rotation now would keep
+    // the wrong key as the old one. Refused, naming the problem; nothing changes.
+    let admin = app.login("root").await;
+    let r = admin.post(rotate, &[]).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    answers.push(r.body.clone());
+    assert_eq!(r.json()["field"], "rotation", "{}", r.body);
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&third_id) && message.contains(&new_id) && message.contains("Restart"),
+        "{message}"
+    );
+    assert_eq!(key_file(&app, "master.key"), third_key);
+    assert!(
+        key_file(&app, "master.key.previous")
+            .lines()
+            .any(|k| k == new_key),
+        "the command line keeps the server's key as a previous one"
+    );
+    // The restarted server finishes the rewrap.
+    app.stop();
     app.start()
         .expect("starts with the key file the command line wrote");
     let admin = app.login("root").await;
@@ -408,7 +433,63 @@ async fn an_admin_starts_a_rotation_over_http(backend: Backend) {
         );
     }
 }
-both!(
-    an_admin_starts_a_rotation_over_http,
-    crate::admin_keys::an_admin_starts_a_rotation_over_http
-);
+
+/// On PostgreSQL several servers may share the database and (a copy of) the generated key file,
+/// so a server does not rotate it online: the page says why instead of offering the button (on
+/// its no-JavaScript confirmation too), and the endpoint answers 422 `unsupported` on field
+/// `rotation` with the same reason. Nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_rotation_is_refused_where_servers_may_share_the_key_file() {
+    if !common::postgres_available().await {
+        return;
+    }
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        ServerOptions {
+            master_key: None,
+            extra_env: Vec::new(),
+        },
+    )
+    .await;
+    let admin = app.user("root").await;
+    let key = key_file(&app, "master.key");
+    let r = report(&admin).await;
+    assert_eq!(r["source"], "generated_file", "{r}");
+    let why = r["online_rotation_refused"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        why.contains("PostgreSQL") && why.contains("lockbox keys rotate"),
+        "{r}"
+    );
+    for path in ["/admin/keys", "/admin/keys?confirm=rotate"] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            !page.body.contains("Start a rotation"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("/api/admin/keys/rotate"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains("PostgreSQL"), "{path}: {}", page.body);
+    }
+    let r = admin.post("/api/admin/keys/rotate", &[]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let field = &r.json()["fields"][0];
+    assert_eq!(field["field"], "rotation", "{}", r.body);
+    assert_eq!(field["code"], "unsupported", "{}", r.body);
+    assert_eq!(field["message"], why.as_str(), "{}", r.body);
+    assert_eq!(key_file(&app, "master.key"), key, "nothing changed");
+    assert!(!app.data_path().join("master.key.previous").exists());
+    let events: Vec<i64> = common::query_column(
+        &app,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'key.rotation.requested'",
+    )
+    .await;
+    assert_eq!(events, [0]);
+}

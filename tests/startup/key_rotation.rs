@@ -620,6 +620,127 @@ both!(
     crate::key_rotation::deleting_a_user_shreds_their_key
 );
 
+/// The key files' bytes: `master.key`, and `master.key.previous` if it exists.
+fn key_files(app: &TestApp) -> (Vec<u8>, Option<Vec<u8>>) {
+    (
+        std::fs::read(app.data_path().join("master.key")).unwrap(),
+        std::fs::read(app.data_path().join("master.key.previous")).ok(),
+    )
+}
+
+/// SQL that makes the database refuse a new key's check (as a full disk or a lost connection
+/// would fail that step), and SQL that lifts it.
+fn refuse_new_keys(backend: Backend) -> (&'static str, &'static str) {
+    match backend {
+        Backend::Sqlite => (
+            "CREATE TRIGGER refuse_new_keys BEFORE INSERT ON keyring \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            "DROP TRIGGER refuse_new_keys",
+        ),
+        Backend::Postgres => (
+            "CREATE FUNCTION refuse_new_keys() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse_new_keys BEFORE INSERT ON keyring \
+             FOR EACH ROW EXECUTE FUNCTION refuse_new_keys()",
+            "DROP TRIGGER refuse_new_keys ON keyring; DROP FUNCTION refuse_new_keys()",
+        ),
+    }
+}
+
+/// `lockbox keys rotate` is all or nothing: when the database step after the file writes fails
+/// (the new key's check with its audit event), both key files are put back byte for byte and
+/// the command says nothing changed. While another process holds the key files' lock (here
+/// this test), `keys rotate` and `keys forget-previous` refuse at once, naming the lock file.
+/// Afterwards the rotation works and the server starts with it.
+async fn a_failed_or_locked_rotation_changes_nothing(backend: Backend) {
+    let mut app = TestApp::spawn_with(
+        backend,
+        ServerOptions {
+            master_key: None,
+            extra_env: Vec::new(),
+        },
+    )
+    .await;
+    populate(&app, 2).await;
+    app.stop();
+    // A first rotation, rewrapped by the server (a rotation is refused while one rewraps).
+    let out = app.cli(&["keys", "rotate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut outputs = vec![text(&out)];
+    app.start().expect("starts with the first rotation's key");
+    wait_for_rotation(&app).await;
+    app.stop();
+    let before = key_files(&app);
+
+    let db = database(&app).await;
+    let (refuse, allow) = refuse_new_keys(backend);
+    lockbox::on_pool!(&db.write, |p| sqlx::raw_sql(refuse)
+        .execute(p)
+        .await
+        .map(|_| ())
+        .unwrap());
+    let out = app.cli(&["keys", "rotate"]);
+    outputs.push(text(&out));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("failed and was undone")
+            && text(&out).contains("nothing was changed")
+            && text(&out).contains("refused by the test"),
+        "{}",
+        text(&out)
+    );
+    assert!(key_files(&app) == before, "the key files were left changed");
+    let requested = "SELECT COUNT(*) FROM audit_events WHERE action = 'key.rotation.requested'";
+    assert_eq!(count(&app, requested).await, 1, "only the first rotation");
+    lockbox::on_pool!(&db.write, |p| sqlx::raw_sql(allow)
+        .execute(p)
+        .await
+        .map(|_| ())
+        .unwrap());
+
+    // Another process holds the lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(app.data_path().join("master.key.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    for command in [&["keys", "rotate"][..], &["keys", "forget-previous"]] {
+        let out = app.cli(command);
+        outputs.push(text(&out));
+        assert!(!out.status.success(), "{command:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("master.key.lock") && text(&out).contains("Nothing was changed"),
+            "{command:?}: {}",
+            text(&out)
+        );
+    }
+    assert!(
+        key_files(&app) == before,
+        "the key files changed under the lock"
+    );
+    drop(lock);
+
+    // Unlocked, with the database accepting it, the rotation goes through.
+    let out = app.cli(&["keys", "rotate"]);
+    outputs.push(text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(key_files(&app).0 != before.0);
+    assert_eq!(count(&app, requested).await, 2);
+    app.start().expect("starts with the new key file");
+    app.login("user0000").await;
+    let keys: Vec<String> = [before.0.clone(), key_files(&app).0]
+        .iter()
+        .map(|k| String::from_utf8(k.clone()).unwrap().trim().to_string())
+        .collect();
+    assert_no_key_material(&app, &outputs, &[keys[0].as_str(), keys[1].as_str()]);
+}
+both!(
+    a_failed_or_locked_rotation_changes_nothing,
+    crate::key_rotation::a_failed_or_locked_rotation_changes_nothing
+);
+
 /// The embedded default: `lockbox keys rotate` writes a new key file and keeps the old key in
 /// `master.key.previous` (both 0600) until the server has rewrapped everything, then the server
 /// destroys it. With a key from the environment it only prints the procedure.

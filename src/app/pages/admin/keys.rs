@@ -4,7 +4,8 @@
 //! environment. With the generated key file the page also starts a rotation ("Start a
 //! rotation", after a confirmation: with JavaScript a dialog, without it the same question on
 //! the page, `?confirm=rotate`); the server switches to the new key at once and rewraps in the
-//! background. With keys from the environment it only shows the procedure.
+//! background. With keys from the environment it only shows the procedure; where several
+//! servers may share the key file (PostgreSQL, Kubernetes) it says why there is no button.
 
 use super::{admin_only, AdminLayout};
 use crate::{
@@ -62,11 +63,14 @@ fn Loaded(page: KeysReport, confirm: bool) -> impl IntoView {
     let s = page.status.clone();
     let notice = page.flash.as_ref().and_then(|f| f.notice.clone());
     let error = FormState::of(&page.flash, "admin/keys/rotate").error;
-    // A rotation can start with the generated key file, once the last one has finished.
-    let can_start = page.source == KeySource::GeneratedFile && !s.rotation_needed;
+    // A rotation can start with the generated key file where no other server may share it,
+    // once the last one has finished.
+    let refused = page.online_rotation_refused.clone();
+    let online = refused.is_none();
+    let can_start = page.source == KeySource::GeneratedFile && online && !s.rotation_needed;
     let confirmer = Confirmer::new();
-    let start =
-        (page.source == KeySource::GeneratedFile).then(|| view! { <Start can_start confirmer/> });
+    let start = (page.source == KeySource::GeneratedFile)
+        .then(|| view! { <Start can_start refused confirmer/> });
     view! {
         <div class="page-head">
             <h1>"Encryption keys"</h1>
@@ -78,14 +82,23 @@ fn Loaded(page: KeysReport, confirm: bool) -> impl IntoView {
         <Progress status=s.clone()/>
         {start}
         <KeyTable keys=s.keys.clone()/>
-        <Steps source=page.source droppable=s.droppable.clone()/>
+        <Steps source=page.source online droppable=s.droppable.clone()/>
         <ConfirmDialog confirmer/>
     }
 }
 
 /// The start of a rotation (generated key file only): the button, or why there is none now.
 #[component]
-fn Start(can_start: bool, confirmer: Confirmer) -> impl IntoView {
+fn Start(can_start: bool, refused: Option<String>, confirmer: Confirmer) -> impl IntoView {
+    if let Some(why) = refused {
+        return view! {
+            <section class="card" aria-labelledby="start-heading">
+                <h2 id="start-heading">"Rotate now"</h2>
+                <p id="online-rotation-refused">{why}</p>
+            </section>
+        }
+        .into_any();
+    }
     let action = if can_start {
         let question = Question {
             endpoint: ROTATE.into(),
@@ -116,6 +129,7 @@ fn Start(can_start: bool, confirmer: Confirmer) -> impl IntoView {
             {action}
         </section>
     }
+    .into_any()
 }
 
 /// The question asked on the page itself (`?confirm=rotate`), for browsers without JavaScript.
@@ -213,13 +227,22 @@ fn KeyTable(keys: Vec<KeyState>) -> impl IntoView {
 }
 
 #[component]
-fn Steps(source: KeySource, droppable: Vec<String>) -> impl IntoView {
+fn Steps(source: KeySource, online: bool, droppable: Vec<String>) -> impl IntoView {
     let drop_note = (!droppable.is_empty()).then(|| {
         view! {
             <p>{format!("Previous key ids that wrap nothing any more and can be dropped: {}.", droppable.join(", "))}</p>
         }
     });
     let steps = match source {
+        KeySource::GeneratedFile if !online => view! {
+            <p>"This server uses the generated key file in its data directory, which other servers may share."</p>
+            <ol>
+                <li>"Stop every server, run " <code>"lockbox keys rotate"</code> " on the host that holds the data directory, and start them again. It writes a new " <code>"master.key"</code> " and keeps the old key in " <code>"master.key.previous"</code> " (both atomically, readable by the owner only)."</li>
+                <li>"The servers rewrap every wrapped key under the new key in the background; this page and " <code>"lockbox keys status"</code> " show the progress."</li>
+                <li>"Once nothing uses the old key, it is deleted from " <code>"master.key.previous"</code> ". That destroys it: keep a copy only if you must still read older backups."</li>
+            </ol>
+        }
+        .into_any(),
         KeySource::GeneratedFile => view! {
             <p>"This server uses the generated key file in its data directory."</p>
             <ol>
