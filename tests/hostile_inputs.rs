@@ -668,3 +668,181 @@ both!(
     a_nul_in_a_filter_is_refused_naming_it,
     crate::a_nul_in_a_filter_is_refused_naming_it
 );
+
+/// What a raw HTTP/1.1 exchange got: the status, the body, and how long the answer took.
+struct RawAnswer {
+    status: u16,
+    body: String,
+    took: std::time::Duration,
+}
+
+/// Sends `head` and `body` on a fresh connection to `base`, then, every `trickle` if given, one
+/// more byte of body (a client that never finishes), until the server's whole answer is in (its
+/// `Content-Length`) or it closes. Plain sockets: an HTTP client would not send a body this way.
+async fn raw_exchange(
+    base: &str,
+    head: String,
+    body: Vec<u8>,
+    trickle: Option<std::time::Duration>,
+) -> RawAnswer {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").to_string();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = trickle.map(|gap| {
+            let mut w = stream.try_clone().unwrap();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(gap);
+                    if w.write_all(b"a").is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Whether the answer is complete: its head, and as much body as it announced.
+        let complete = |answer: &[u8]| {
+            let text = String::from_utf8_lossy(answer);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                return false;
+            };
+            head.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                .is_some_and(|n| body.len() >= n)
+        };
+        while !complete(&answer) {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+                Err(e) if answer.is_empty() => panic!("no answer: {e}"),
+                Err(_) => break,
+            }
+        }
+        let took = started.elapsed();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = writer {
+            w.join().unwrap();
+        }
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        RawAnswer { status, body, took }
+    })
+    .await
+    .unwrap()
+}
+
+fn form_head(content_length: Option<usize>) -> String {
+    let length = match content_length {
+        Some(n) => format!("Content-Length: {n}\r\n"),
+        None => "Transfer-Encoding: chunked\r\n".to_string(),
+    };
+    format!(
+        "POST /api/secrets/create HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n{length}\r\n"
+    )
+}
+
+/// A client that sends part of a body and stalls, or trickles it a byte at a time, held the
+/// NUL guard's buffer (and the connection) for as long as it liked. With a short body timeout
+/// (`LOCKBOX_BODY_TIMEOUT_MS`), each is answered 408 with a message that says so, as JSON under
+/// /api/, soon after the timeout: the stall by the pause between pieces, the trickle (never
+/// pausing that long) by the time the whole form may take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_or_trickles_is_answered_408() {
+    let options = common::ServerOptions {
+        extra_env: vec![("LOCKBOX_BODY_TIMEOUT_MS".into(), "700".into())],
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, options).await;
+    let base = app.base().to_string();
+    for (what, trickle) in [
+        ("stalled", None),
+        ("trickled", Some(std::time::Duration::from_millis(100))),
+    ] {
+        let a = raw_exchange(
+            &base,
+            form_head(Some(100_000)),
+            b"name=SLOW&value=".to_vec(),
+            trickle,
+        )
+        .await;
+        assert_eq!(a.status, 408, "{what}: {}", a.body);
+        let json: serde_json::Value = serde_json::from_str(&a.body)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", a.body));
+        assert_eq!(json["code"], "bad_request", "{what}: {json}");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not arrive in time"),
+            "{what}: {json}"
+        );
+        assert!(
+            a.took >= std::time::Duration::from_millis(600)
+                && a.took < std::time::Duration::from_secs(5),
+            "{what}: answered after {:?}",
+            a.took
+        );
+    }
+    // An upload is read by its own reader, not buffered by the NUL guard: a pause is caught all
+    // the same (`web::body_timeout`), and answered alike.
+    let head = "POST /api/secrets/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 100000\r\n\r\n";
+    let part = b"--XYZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nSLOW\r\n\
+                 --XYZ\r\nContent-Disposition: form-data; name=\"value\"\r\n\r\nabc";
+    let a = raw_exchange(&base, head.to_string(), part.to_vec(), None).await;
+    assert_eq!(a.status, 408, "upload: {}", a.body);
+    assert!(a.body.contains("did not arrive in time"), "{}", a.body);
+    // A body that arrives in time is read as ever (an anonymous caller: 401 after the read).
+    let form = b"name=OK&value=v".to_vec();
+    let a = raw_exchange(&base, form_head(Some(form.len())), form, None).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+}
+
+/// Reading a form's body can fail for other reasons than its size; only the size limit is a
+/// 413. A malformed chunked body was answered 413 ("larger than the server accepts") too: it
+/// is a 400 whose message says the body could not be read. A chunked body over the limit (no
+/// length given up front, so cut off while read) is still a 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_size_limit_is_a_413() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let base = app.base().to_string();
+    let a = raw_exchange(&base, form_head(None), b"zz\r\nname\r\n".to_vec(), None).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(json["code"], "bad_request", "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{json}"
+    );
+    let size = 1024 * 1024 + 1;
+    let mut over = format!("{size:x}\r\n").into_bytes();
+    over.extend(std::iter::repeat_n(b'a', size));
+    let a = raw_exchange(&base, form_head(None), over, None).await;
+    assert_eq!(a.status, 413, "{}", a.body);
+    let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(json["code"], "bad_request", "{json}");
+}

@@ -57,6 +57,9 @@ pub async fn admin_audit_page(
 pub struct UsersPageData {
     /// The search text as typed (shown back in the search field).
     pub q: String,
+    /// The page link this page was asked with (empty: the first page, or a refused link), so
+    /// an action on a row returns to this very page.
+    pub after: String,
     /// The page; its `sort` is the order asked for, or the default when that was refused.
     pub page: crate::model::users::UserPage,
     /// Why the search, the order or the page link was refused, if it was (the list is then
@@ -93,8 +96,15 @@ pub async fn admin_users_page(
             }
             Err(e) => return Err(e),
         };
+    // A refused link is not returned to.
+    let after = if errors.is_empty() {
+        after
+    } else {
+        String::new()
+    };
     Ok(UsersPageData {
         q,
+        after,
         page,
         errors,
         me: actor.user.username,

@@ -42,27 +42,43 @@ pub async fn admin_list_sessions(
     crate::server::sessions::admin::page(&ctx.state, &admin, &filter).await
 }
 
+/// Where the sessions page is.
+pub const SESSIONS_PAGE: &str = "/admin/sessions";
+
 /// Stops any user's session (audited as `admin.session.stopped`). Stopping a session that has
-/// already ended changes nothing and records nothing.
+/// already ended changes nothing and records nothing. A plain form post returns to the list as
+/// the form left it (`return_to`: its filter, order and page), or to the bare list when
+/// `return_to` is not the sessions list's own address (never anywhere else).
 #[server(endpoint = "admin/sessions/stop")]
-pub async fn admin_stop_session(id: String) -> Result<AdminSession, AppError> {
+pub async fn admin_stop_session(
+    id: String,
+    #[server(default)] return_to: String,
+) -> Result<AdminSession, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
         let admin = ctx.require_admin().await?;
         crate::server::sessions::admin::stop(&ctx.state, &admin, &id).await
     }
     .await;
-    ctx.finish(
-        "admin/sessions/stop",
-        result,
-        &[("id", id.as_str())],
-        |s| {
-            format!(
-                "Stopped {}'s {} session in project {}.",
-                s.owner, s.session.environment, s.session.project
-            )
-        },
-        Some("/admin/sessions"),
-    )
-    .await
+    let back = crate::model::sorting::return_to(&return_to, SESSIONS_PAGE).unwrap_or(SESSIONS_PAGE);
+    let result = ctx
+        .finish(
+            "admin/sessions/stop",
+            result,
+            &[("id", id.as_str())],
+            |s| {
+                format!(
+                    "Stopped {}'s {} session in project {}.",
+                    s.owner, s.session.environment, s.session.project
+                )
+            },
+            Some(back),
+        )
+        .await;
+    // A failure, too, is shown on the list (its flash), as it was rather than where the form
+    // came from: the way back (a path only) would lose the filter and the order.
+    if ctx.plain_form && !return_to.is_empty() {
+        leptos_axum::redirect(back);
+    }
+    result
 }

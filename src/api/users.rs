@@ -2,7 +2,8 @@
 //! token, 403 for anyone else), and every user's own account: changing their password.
 //!
 //! Each change is a POST (the same-origin check applies) answered with JSON, or, for a plain
-//! form post, with a redirect back to the users page and a flash. Creating an account answers a
+//! form post, with a redirect back to the users page as the form left it (its `return_to`:
+//! search, order and page) and a flash. Creating an account answers a
 //! plain form post with a page showing the one-time password (`web::user_created_page`): it
 //! never travels in the flash cookie or a URL.
 
@@ -69,9 +70,11 @@ pub async fn admin_users_create(
     }
 }
 
-/// One action on the account named `username`; a plain form post returns to the users page.
+/// One action on the account named `username`; a plain form post returns to the users page as
+/// it was (`return_to`: its search, order and page), or to the bare list when `return_to` is not
+/// the users list's own address (never anywhere else: see `sorting::return_to`).
 #[cfg(feature = "ssr")]
-async fn act(action: UserAction, username: String) -> Result<String, AppError> {
+async fn act(action: UserAction, username: String, return_to: String) -> Result<String, AppError> {
     let ctx = super::ctx::ctx()?;
     let result = async {
         let actor = ctx.require_admin().await?;
@@ -80,13 +83,14 @@ async fn act(action: UserAction, username: String) -> Result<String, AppError> {
     .await;
     let form = format!("admin/users/{}", action.as_str());
     let values = [("username", username.as_str())];
+    let back = crate::model::sorting::return_to(&return_to, USERS_PAGE).unwrap_or(USERS_PAGE);
     let result = ctx
-        .finish(&form, result, &values, Clone::clone, Some(USERS_PAGE))
+        .finish(&form, result, &values, Clone::clone, Some(back))
         .await;
     // A failure, too, is shown on the users page: the confirmation page it may have come from
     // needs its query, which the way back (a path only) does not keep.
     if ctx.plain_form {
-        leptos_axum::redirect(USERS_PAGE);
+        leptos_axum::redirect(back);
     }
     result
 }
@@ -94,31 +98,46 @@ async fn act(action: UserAction, username: String) -> Result<String, AppError> {
 /// Disables an account: its login sessions and tokens stop working at once and its running
 /// sessions are stopped. The last active admin cannot be disabled.
 #[server(endpoint = "admin/users/disable")]
-pub async fn admin_users_disable(username: String) -> Result<String, AppError> {
-    act(UserAction::Disable, username).await
+pub async fn admin_users_disable(
+    username: String,
+    #[server(default)] return_to: String,
+) -> Result<String, AppError> {
+    act(UserAction::Disable, username, return_to).await
 }
 
 #[server(endpoint = "admin/users/enable")]
-pub async fn admin_users_enable(username: String) -> Result<String, AppError> {
-    act(UserAction::Enable, username).await
+pub async fn admin_users_enable(
+    username: String,
+    #[server(default)] return_to: String,
+) -> Result<String, AppError> {
+    act(UserAction::Enable, username, return_to).await
 }
 
 #[server(endpoint = "admin/users/grant-admin")]
-pub async fn admin_users_grant_admin(username: String) -> Result<String, AppError> {
-    act(UserAction::GrantAdmin, username).await
+pub async fn admin_users_grant_admin(
+    username: String,
+    #[server(default)] return_to: String,
+) -> Result<String, AppError> {
+    act(UserAction::GrantAdmin, username, return_to).await
 }
 
 /// The last active admin cannot be demoted.
 #[server(endpoint = "admin/users/revoke-admin")]
-pub async fn admin_users_revoke_admin(username: String) -> Result<String, AppError> {
-    act(UserAction::RevokeAdmin, username).await
+pub async fn admin_users_revoke_admin(
+    username: String,
+    #[server(default)] return_to: String,
+) -> Result<String, AppError> {
+    act(UserAction::RevokeAdmin, username, return_to).await
 }
 
 /// Deletes an account: stops its sessions, deletes its secrets and destroys its wrapped data
 /// key (its audit events stay). The last active admin cannot be deleted.
 #[server(endpoint = "admin/users/delete")]
-pub async fn admin_users_delete(username: String) -> Result<String, AppError> {
-    act(UserAction::Delete, username).await
+pub async fn admin_users_delete(
+    username: String,
+    #[server(default)] return_to: String,
+) -> Result<String, AppError> {
+    act(UserAction::Delete, username, return_to).await
 }
 
 /// Changes the signed-in user's own password: the current one, and the new one twice. Ends the

@@ -290,6 +290,27 @@ pub fn check<C: Column>(sort: &str, dir: &str, after: &str) -> Result<Order<C>, 
     }
 }
 
+/// The longest list address an action returns to (a search line, a filter and a cursor fit).
+pub const MAX_RETURN_TO: usize = 2048;
+
+/// Where an action posted from the list at `list` (`/admin/users`, say) sends the browser back
+/// to: `return_to` if it is that list's own address, with its query (order, filter, cursor),
+/// else `None` (the caller then uses the bare list). It must be a relative path on this site
+/// starting with `list`: never a scheme (`https://evil`), a host (`//evil`), a backslash (which
+/// browsers read as a slash: `/\evil`), `.` or `..` segments, a fragment, spaces or control
+/// characters. The check is strict rather than clever: anything odd is simply not followed.
+pub fn return_to<'a>(raw: &'a str, list: &str) -> Option<&'a str> {
+    let rest = raw.strip_prefix(list)?;
+    // Only the list itself, then its query: no further path (`/admin/users/../../evil`).
+    let ok = list.starts_with("/admin/")
+        && (rest.is_empty() || rest.starts_with('?'))
+        && raw.len() <= MAX_RETURN_TO
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'#'));
+    ok.then_some(raw)
+}
+
 /// The admin users list's sortable columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -526,5 +547,42 @@ mod tests {
             "the cursor is not judged against an unknown order"
         );
         assert_eq!(errors[0].field, "sort");
+    }
+
+    #[test]
+    fn an_action_returns_only_to_its_own_list() {
+        let users = "/admin/users";
+        for ok in [
+            "/admin/users",
+            "/admin/users?q=al&sort=created&dir=asc&after=created~asc~17~alice",
+            "/admin/users?q=%C3%A9+x",
+        ] {
+            assert_eq!(return_to(ok, users), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "//evil",
+            "//evil.example/admin/users",
+            "https://evil",
+            "https://evil.example/admin/users",
+            "/\\evil",
+            "/admin/users\\..\\..\\evil",
+            "\\\\evil",
+            "/admin/usersX",
+            "/admin/users/../../evil",
+            "/admin/users//evil",
+            "/admin/sessions",
+            "/admin/users?q=a b",
+            "/admin/users?q=a\nLocation: x",
+            "/admin/users#x",
+            "javascript:alert(1)",
+            " /admin/users",
+        ] {
+            assert_eq!(return_to(bad, users), None, "{bad:?}");
+        }
+        let long = format!("/admin/users?q={}", "a".repeat(MAX_RETURN_TO));
+        assert_eq!(return_to(&long, users), None);
+        // Only lists of the admin view are places to return to.
+        assert_eq!(return_to("/", "/"), None);
     }
 }

@@ -192,9 +192,17 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(middleware::from_fn(web::bearer::layer))
         // Inside the cross-origin check: a cross-site post is refused as such whatever its body.
         .layer(middleware::from_fn(web::multipart::guard))
-        .layer(middleware::from_fn(web::nul_guard::guard))
+        .layer(middleware::from_fn_with_state(
+            config.body_timeout,
+            web::nul_guard::guard,
+        ))
         .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        // A body that stops arriving is answered 408, whichever reader was waiting for it.
+        .layer(middleware::from_fn_with_state(
+            config.body_timeout,
+            web::body_timeout::layer,
+        ))
         .layer(middleware::from_fn(web::api_errors::plain_refusals))
         // Outside every early refusal, to see whether the body was left unread.
         .layer(middleware::from_fn(web::unread_body::layer))

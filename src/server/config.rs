@@ -99,6 +99,10 @@ pub struct Config {
     pub session_outbound: bool,
     /// Proxies whose `X-Forwarded-For` is believed (`LOCKBOX_TRUSTED_PROXIES`); none by default.
     pub trusted_proxies: TrustedProxies,
+    /// How long the server waits for a request body (`LOCKBOX_BODY_TIMEOUT_MS`, 30 s): a body
+    /// that pauses longer, or a form body not complete by then, is answered 408
+    /// (`web::body_timeout`, `web::nul_guard`).
+    pub body_timeout: Duration,
 }
 
 /// Session uids by default: 65536 ids above what useradd hands out as sub-uid ranges
@@ -398,6 +402,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 }
             },
             trusted_proxies: self.parse("LOCKBOX_TRUSTED_PROXIES", TrustedProxies::default())?,
+            body_timeout: match self.parse("LOCKBOX_BODY_TIMEOUT_MS", 30_000u64)? {
+                ms @ 100..=600_000 => Duration::from_millis(ms),
+                ms => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOCKBOX_BODY_TIMEOUT_MS",
+                        reason: format!("expected 100 to 600000 (milliseconds), got {ms}"),
+                    })
+                }
+            },
             data_dir,
             database_url,
         })
@@ -528,6 +541,7 @@ mod tests {
         // The numbers README's configuration table documents, not the code's own defaults.
         assert_eq!(c.session_idle, Duration::from_secs(60 * 60));
         assert_eq!(c.session_absolute, Duration::from_secs(12 * 3600));
+        assert_eq!(c.body_timeout, Duration::from_secs(30));
         assert_eq!(
             c.limits,
             Limits {
@@ -583,6 +597,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOCKBOX_DATABASE_URL"), "{e}");
+        for bad in ["0", "99", "600001", "5s"] {
+            let e = config(&[("LOCKBOX_BODY_TIMEOUT_MS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("LOCKBOX_BODY_TIMEOUT_MS"), "{bad}: {e}");
+        }
+        let c = config(&[("LOCKBOX_BODY_TIMEOUT_MS", "250")]).unwrap();
+        assert_eq!(c.body_timeout, Duration::from_millis(250));
     }
 
     /// Found while writing the fuzzing invariants (fuzz/corpus/config): a huge timeout

@@ -798,3 +798,263 @@ both!(
     the_user_list_pages_by_cursor_and_searches,
     crate::users_admin::the_user_list_pages_by_cursor_and_searches
 );
+
+/// On PostgreSQL, starts the app again on a database whose own collation is a linguistic one
+/// (ICU `en-US`, as a distribution's `en_US.UTF-8` default would be): this machine's cluster
+/// compares bytes (`C.UTF-8`), which would hide any order that follows the database's
+/// collation. On SQLite, nothing to do.
+async fn on_a_linguistic_collation(app: &mut TestApp) {
+    use sqlx::Connection;
+    let Some(url) = app.db.url.clone() else {
+        return;
+    };
+    app.stop();
+    let name = url.rsplit('/').next().unwrap();
+    let mut conn = sqlx::PgConnection::connect(&common::pg_admin_url())
+        .await
+        .unwrap();
+    for sql in [
+        format!("DROP DATABASE {name} WITH (FORCE)"),
+        format!(
+            "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' \
+             LOCALE 'C.UTF-8'"
+        ),
+    ] {
+        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+    }
+    app.start().expect("the server starts on the new database");
+}
+
+/// Names are listed in the same order on both databases: by their bytes (lower-cased), as
+/// SQLite compares text. PostgreSQL ordered by its database's collation, which in `en-US` puts
+/// `b_ob` before `b-oc`, `b.oa` and `b0b` (and `n_..` before `n0..`), so the users list, the
+/// sessions list by user, and the cursors between their pages (compared in that collation)
+/// differed from SQLite's.
+async fn names_sort_by_their_bytes_on_both_databases(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    on_a_linguistic_collation(&mut app).await;
+    let root = app.user("root").await;
+    // A few names whose order differs between bytes and a linguistic collation, and sixty more
+    // so that the page boundary (50) falls where the two orders disagree.
+    let mut names: Vec<String> = ["Zed", "alice", "b_ob", "b-oc", "b.oa", "B0b", "9lives"]
+        .map(String::from)
+        .to_vec();
+    for i in 0..30 {
+        names.push(format!("n_{i:02}"));
+        names.push(format!("N0{i:02}"));
+    }
+    let inserts: Vec<String> = names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| {
+            // Copies of root's row under another name (a real data key, so nothing else minds),
+            // each with one session.
+            [
+                format!(
+                    "INSERT INTO users (id, username, username_key, password_hash, dek_wrapped, \
+                     dek_key_id, created_at) SELECT 'copy-{i}', '{n}', '{}', password_hash, \
+                     dek_wrapped, dek_key_id, created_at FROM users WHERE username_key = 'root'",
+                    n.to_ascii_lowercase()
+                ),
+                format!(
+                    "INSERT INTO sessions (id, user_id, environment, project, backend, namespace, \
+                     status, mount_dir, started_at, stopped_at) VALUES \
+                     ('00000000-0000-4000-8000-{i:012}', 'copy-{i}', 'old', 'default', 'local', \
+                     'lockbox', 'stopped', '/secrets', 1, 2)"
+                ),
+            ]
+        })
+        .collect();
+    let inserts: Vec<&str> = inserts.iter().map(String::as_str).collect();
+    common::execute(&app, &inserts).await;
+    names.push("root".into());
+    names.sort_by_key(|n| n.to_ascii_lowercase().into_bytes());
+    // Every page through the list at `path` in `sort`, the names of its rows under `field`.
+    let all = |path: &'static str, sort: &'static str, dir: &'static str, field: &'static str| {
+        let root = &root;
+        async move {
+            let (mut seen, mut after) = (Vec::new(), String::new());
+            for _ in 0..5 {
+                let form = [("sort", sort), ("dir", dir), ("after", after.as_str())];
+                let r = root.post(path, &form).await;
+                assert_eq!(r.status, 200, "{path} {sort} {dir}: {}", r.body);
+                let page = r.json();
+                let rows = page[if field == "username" {
+                    "users"
+                } else {
+                    "sessions"
+                }]
+                .as_array()
+                .unwrap()
+                .clone();
+                seen.extend(rows.iter().map(|u| u[field].as_str().unwrap().to_string()));
+                match page["next"].as_str() {
+                    Some(next) => after = next.to_string(),
+                    None => return seen,
+                }
+            }
+            panic!("{path} {sort} {dir}: the cursor does not advance");
+        }
+    };
+    let mut desc = names.clone();
+    desc.reverse();
+    assert_eq!(
+        all("/api/admin/users/list", "name", "asc", "username").await,
+        names,
+        "users by name, each once, in byte order"
+    );
+    assert_eq!(
+        all("/api/admin/users/list", "name", "desc", "username").await,
+        desc
+    );
+    let owners: Vec<String> = names.iter().filter(|n| *n != "root").cloned().collect();
+    let mut owners_desc = owners.clone();
+    owners_desc.reverse();
+    assert_eq!(
+        all("/api/admin/sessions/list", "user", "asc", "owner").await,
+        owners,
+        "sessions by user, each once, in byte order"
+    );
+    assert_eq!(
+        all("/api/admin/sessions/list", "user", "desc", "owner").await,
+        owners_desc
+    );
+}
+both!(
+    names_sort_by_their_bytes_on_both_databases,
+    crate::users_admin::names_sort_by_their_bytes_on_both_databases
+);
+
+/// An action posted from the users list (a plain form, without JavaScript) returns to the list
+/// as it was: search, order and page (`return_to`), as does stopping a session from the
+/// sessions list. The page puts the list's address in each action's form, its confirmation
+/// link and the confirmation page. Only the list's own address is followed: another site
+/// (`//evil`, `https://evil`, `/\evil`), another page or a broken address sends the browser to
+/// the bare list instead (no open redirect).
+async fn admin_actions_return_to_the_list_as_it_was(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.user("root").await;
+    create(&root, "alice").await;
+    let here = "/admin/users?q=ali&sort=created&dir=asc";
+    let body = page(&root, here).await.body;
+    let escaped = "/admin/users?q=ali&amp;sort=created&amp;dir=asc";
+    assert!(
+        body.contains(&format!("name=\"return_to\" value=\"{escaped}\"")),
+        "the action forms keep the list: {body}"
+    );
+    let encoded = "return_to=%2Fadmin%2Fusers%3Fq%3Dali%26sort%3Dcreated%26dir%3Dasc";
+    assert!(
+        body.contains(&format!(
+            "/admin/users/confirm?action=disable&amp;username=alice&amp;{encoded}"
+        )),
+        "the confirmation link keeps the list: {body}"
+    );
+    let confirm = page(
+        &root,
+        &format!("/admin/users/confirm?action=disable&username=alice&{encoded}"),
+    )
+    .await
+    .body;
+    assert!(
+        confirm.contains(&format!("name=\"return_to\" value=\"{escaped}\"")),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains(&format!("href=\"{escaped}\"")),
+        "Cancel: {confirm}"
+    );
+    let browser = [("Accept", "text/html")];
+    let post_as = |action: &'static str, username: &'static str, return_to: &'static str| {
+        let root = &root;
+        async move {
+            let form = [("username", username), ("return_to", return_to)];
+            let r = root
+                .post_with_headers(&format!("/api/admin/users/{action}"), &form, &browser)
+                .await;
+            assert_eq!(r.status, 302, "{action} {return_to:?}: {}", r.body);
+            r.headers["location"].to_str().unwrap().to_string()
+        }
+    };
+    let post = |action, return_to| post_as(action, "alice", return_to);
+    let kept = "/admin/users?q=ali&sort=created&dir=asc&after=created~asc~1~alice";
+    assert_eq!(post("disable", kept).await, kept);
+    assert_eq!(post("enable", kept).await, kept);
+    // A refused action (root is the last active admin) comes back to the list as it was too,
+    // with its error.
+    assert_eq!(post_as("revoke-admin", "root", here).await, here);
+    assert!(
+        page(&root, here).await.body.contains("last active admin"),
+        "the error is shown on the list"
+    );
+    assert_eq!(post("grant-admin", here).await, here);
+    let hostile = [
+        "//evil.example/admin/users",
+        "https://evil.example/admin/users",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/admin/users/../../evil",
+        "/admin/audit",
+        "/admin/users#x",
+        "/admin/users?q=a b",
+        "",
+    ];
+    for bad in hostile {
+        assert_eq!(post("revoke-admin", bad).await, "/admin/users", "{bad:?}");
+        assert_eq!(post("grant-admin", bad).await, "/admin/users", "{bad:?}");
+    }
+    let confirm = page(
+        &root,
+        "/admin/users/confirm?action=disable&username=alice&return_to=%2F%2Fevil.example",
+    )
+    .await
+    .body;
+    assert!(
+        confirm.contains("name=\"return_to\" value=\"/admin/users\""),
+        "{confirm}"
+    );
+    assert!(!confirm.contains("evil"), "{confirm}");
+
+    // Stopping a session from a sorted, filtered list.
+    let owner: Vec<String> =
+        common::query_column(&app, "SELECT id FROM users WHERE username = 'alice'").await;
+    let id = "00000000-0000-4000-8000-000000000001";
+    common::execute(
+        &app,
+        &[&format!(
+            "INSERT INTO sessions (id, user_id, environment, project, backend, namespace, \
+             status, mount_dir, started_at) VALUES ('{id}', '{}', 'old', 'default', 'local', \
+             'lockbox', 'failed', '/secrets', 1)",
+            owner[0]
+        )],
+    )
+    .await;
+    let list = "/admin/sessions?user=alice&sort=user&dir=desc";
+    let body = page(&root, &format!("{list}&stop={id}")).await.body;
+    assert!(
+        body.contains(
+            "name=\"return_to\" value=\"/admin/sessions?user=alice&amp;sort=user&amp;dir=desc\""
+        ),
+        "{body}"
+    );
+    for (return_to, back) in [
+        (list, list),
+        ("//evil.example", "/admin/sessions"),
+        ("https://evil.example", "/admin/sessions"),
+        ("/\\evil.example", "/admin/sessions"),
+        ("/admin/users", "/admin/sessions"),
+    ] {
+        let r = root
+            .post_with_headers(
+                "/api/admin/sessions/stop",
+                &[("id", id), ("return_to", return_to)],
+                &browser,
+            )
+            .await;
+        assert_eq!(r.status, 302, "{return_to:?}: {}", r.body);
+        assert_eq!(r.headers["location"], back, "{return_to:?}");
+    }
+}
+both!(
+    admin_actions_return_to_the_list_as_it_was,
+    crate::users_admin::admin_actions_return_to_the_list_as_it_was
+);

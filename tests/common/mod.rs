@@ -40,7 +40,7 @@ macro_rules! both {
 
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-fn pg_admin_url() -> String {
+pub fn pg_admin_url() -> String {
     std::env::var("LOCKBOX_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN_URL.to_string())
 }
 

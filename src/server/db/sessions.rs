@@ -306,42 +306,46 @@ pub fn sort_column(column: SessionColumn) -> &'static str {
     }
 }
 
-/// One page of every user's sessions matching `filter`, in its order (then by id), with each
-/// owner's username: at most `limit`, after the filter's cursor.
-pub async fn page_all(
-    db: &Db,
-    filter: &SessionFilter,
-    limit: i64,
-) -> sqlx::Result<Vec<(Stored, String)>> {
-    enum Bind<'a> {
-        Text(&'a str),
-        Owned(String),
-        Int(i64),
-    }
+/// A value bound to a placeholder of [`page_sql`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The query of [`page_all`] and its bound values, in placeholder order: every user's sessions
+/// matching `filter`, in its order (then by id), after the filter's cursor, at most `limit`.
+///
+/// Each order reads an index rather than sorting every session: `sessions_started` (started_at,
+/// id) and `sessions_status_id` (status, id) for the session's own columns; by user, the users
+/// in username_key order from its unique index, then each one's sessions from
+/// `sessions_user_id` (user_id, id). Below a cursor by user, the bound on `u.username_key`
+/// alone (implied by the row comparison) is what lets PostgreSQL enter that index at the cursor.
+pub fn page_sql(filter: &SessionFilter, limit: i64) -> (String, Vec<Bind>) {
     /// Adds a bound value; returns its placeholder.
-    fn next<'a>(binds: &mut Vec<Bind<'a>>, b: Bind<'a>) -> String {
+    fn next(binds: &mut Vec<Bind>, b: Bind) -> String {
         binds.push(b);
         format!("${}", binds.len())
     }
     let mut binds: Vec<Bind> = Vec::new();
     let mut conds: Vec<String> = Vec::new();
     if let Some(user) = &filter.user {
-        let n = next(&mut binds, Bind::Owned(user.to_ascii_lowercase()));
+        let n = next(&mut binds, Bind::Text(user.to_ascii_lowercase()));
         conds.push(format!("u.username_key = {n}"));
     }
     if let Some(env) = &filter.environment {
-        let n = next(&mut binds, Bind::Text(env));
+        let n = next(&mut binds, Bind::Text(env.clone()));
         conds.push(format!("s.environment = {n}"));
     }
     if let Some(project) = &filter.project {
-        let n = next(&mut binds, Bind::Text(project));
+        let n = next(&mut binds, Bind::Text(project.clone()));
         conds.push(format!("s.project = {n}"));
     }
     if let Some(status) = filter.status {
         let ns: Vec<String> = status
             .statuses()
             .iter()
-            .map(|s| next(&mut binds, Bind::Text(s)))
+            .map(|s| next(&mut binds, Bind::Text(s.to_string())))
             .collect();
         conds.push(format!("s.status IN ({})", ns.join(", ")));
     }
@@ -352,14 +356,17 @@ pub async fn page_all(
             &mut binds,
             match &after.key {
                 Key::Int(n) => Bind::Int(*n),
-                Key::Text(t) => Bind::Text(t.as_str()),
+                Key::Text(t) => Bind::Text(t.clone()),
             },
         );
-        let b = next(&mut binds, Bind::Text(&after.id));
-        conds.push(format!(
-            "({column}, s.id) {} ({a}, {b})",
-            filter.sort.dir.after_op()
-        ));
+        let b = next(&mut binds, Bind::Text(after.id.clone()));
+        let op = filter.sort.dir.after_op();
+        if filter.sort.column == SessionColumn::User {
+            // The comparison spans two tables, so no index can take it whole: its first half,
+            // on the users' index alone, starts the scan at the cursor's user.
+            conds.push(format!("{column} {op}= {a}"));
+        }
+        conds.push(format!("({column}, s.id) {op} ({a}, {b})"));
     }
     let limit_n = next(&mut binds, Bind::Int(limit));
     let where_ = if conds.is_empty() {
@@ -372,12 +379,22 @@ pub async fn page_all(
         "SELECT {OWNED_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id {where_} \
          ORDER BY {column} {dir}, s.id {dir} LIMIT {limit_n}"
     );
+    (sql, binds)
+}
+
+/// One page of every user's sessions matching `filter`, in its order (then by id), with each
+/// owner's username: at most `limit`, after the filter's cursor.
+pub async fn page_all(
+    db: &Db,
+    filter: &SessionFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<(Stored, String)>> {
+    let (sql, binds) = page_sql(filter, limit);
     let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| {
         let mut q = sqlx::query_as(&sql);
         for b in &binds {
             q = match b {
-                Bind::Text(t) => q.bind(*t),
-                Bind::Owned(t) => q.bind(t.as_str()),
+                Bind::Text(t) => q.bind(t.as_str()),
                 Bind::Int(i) => q.bind(*i),
             };
         }

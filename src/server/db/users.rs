@@ -525,11 +525,50 @@ mod tests {
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
     }
 
-    /// Every order the list offers comes from an index (never a sort of every account), and
-    /// below a cursor the index is entered at the cursor rather than read from its start.
+    /// SQLite's plan of a page of every user's sessions in `sort`, with or without a cursor.
+    async fn sessions_plan(
+        db: &Db,
+        sort: Sort<crate::model::sorting::SessionColumn>,
+        cursor: bool,
+    ) -> String {
+        use crate::model::sorting::{Column, KeyKind};
+        use crate::server::db::sessions::{page_sql, Bind};
+        let after = cursor.then(|| SortCursor {
+            sort,
+            key: match sort.column.key_kind() {
+                KeyKind::Int => Key::Int(1),
+                KeyKind::Text => Key::Text("m".into()),
+            },
+            id: "00000000-0000-4000-8000-000000000000".into(),
+        });
+        let filter = crate::model::admin_sessions::SessionFilter {
+            sort,
+            after,
+            ..Default::default()
+        };
+        let (sql, binds) = page_sql(&filter, 51);
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        let rows: Vec<(i64, i64, i64, String)> = crate::on_pool!(&db.read, |p| {
+            let mut q = sqlx::query_as(&sql);
+            for b in &binds {
+                q = match b {
+                    Bind::Text(t) => q.bind(t.as_str()),
+                    Bind::Int(i) => q.bind(*i),
+                };
+            }
+            q.fetch_all(p).await
+        })
+        .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Every order the admin lists offer comes from indexes (never a sort of every account or
+    /// session), and below a cursor the first index is entered at the cursor rather than read
+    /// from its start. Sessions by user come through the join: the users' username_key index
+    /// in order, then each user's sessions by id (`sessions_user_id`).
     #[tokio::test]
-    async fn every_users_order_reads_an_index_from_the_cursor() {
-        use crate::model::sorting::{Column, Dir};
+    async fn every_admin_list_order_reads_an_index_from_the_cursor() {
+        use crate::model::sorting::{Column, Dir, SessionColumn};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().display().to_string();
         let config = crate::server::config::Env(move |k: &str| {
@@ -557,6 +596,37 @@ mod tests {
                         assert!(
                             plan.starts_with("SEARCH users USING"),
                             "{sort:?}: the cursor does not bound the index: {plan}"
+                        );
+                    }
+                }
+            }
+        }
+        for &column in SessionColumn::ALL {
+            // The indexes the plan reads, the first one bounded by the cursor.
+            let (first, then) = match column {
+                SessionColumn::Started => ("SEARCH s USING INDEX sessions_started", None),
+                SessionColumn::Status => ("SEARCH s USING INDEX sessions_status_id", None),
+                SessionColumn::User => (
+                    "SEARCH u USING INDEX sqlite_autoindex_users_2",
+                    Some("sessions_user_id"),
+                ),
+            };
+            for dir in Dir::ALL {
+                let sort = Sort { column, dir };
+                for cursor in [false, true] {
+                    let plan = sessions_plan(&db, sort, cursor).await;
+                    let index = first.rsplit(' ').next().unwrap();
+                    assert!(
+                        plan.contains(index)
+                            && then.is_none_or(|i| plan.contains(i))
+                            && !plan.contains("TEMP B-TREE"),
+                        "sessions {sort:?} (cursor {cursor}) should read {index} {then:?} in \
+                         order: {plan}"
+                    );
+                    if cursor {
+                        assert!(
+                            plan.starts_with(first),
+                            "sessions {sort:?}: the cursor does not bound the index: {plan}"
                         );
                     }
                 }

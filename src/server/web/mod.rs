@@ -1,10 +1,12 @@
 //! HTTP edges: client addresses, cross-origin protection, API error statuses, security headers,
-//! the flash cookie, multipart forms, NUL bytes in forms, unread request bodies, static files.
+//! the flash cookie, multipart forms, NUL bytes in forms, request bodies that stall or stay
+//! unread, static files.
 
 pub mod api_errors;
 pub mod assets;
 pub mod audit_export;
 pub mod bearer;
+pub mod body_timeout;
 pub mod client_addr;
 pub mod cross_origin;
 pub mod flash;

@@ -5,14 +5,21 @@
 //! refuses it in every query string and in the body of every url-encoded server function at
 //! once, naming the field, so a new endpoint or filter is covered without a rule of its own.
 //! The multipart upload is read by its own reader, whose value rule refuses NUL.
+//!
+//! Reading a body can fail for several reasons, each answered as what it is: over the size
+//! limit (413), not arriving in time (408: a pause longer than the body timeout, or the whole
+//! form not in by then, so a client cannot hold the buffer by trickling), or broken on the way
+//! (400: a malformed chunk, a connection cut mid-body).
 
 use crate::model::{AppError, Code, RuleError};
 use axum::{
     body::{to_bytes, Body},
+    extract::State,
     http::{Method, Request, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::time::Duration;
 
 /// How much of a field's name an answer quotes.
 const MAX_NAME: usize = 100;
@@ -55,9 +62,62 @@ fn nul_in(field: &str) -> AppError {
     )
 }
 
-/// Refuses a query string with a NUL in a field. Reads a url-encoded body (already capped by the body limit outside) and refuses it with a
-/// 400 naming the field if a field holds NUL; passes everything else on unchanged.
-pub async fn guard(req: Request<Body>, next: Next) -> Response {
+/// Why a body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+enum ReadFailure {
+    /// The body limit outside cut it off.
+    TooLarge,
+    /// It stopped arriving, or did not arrive in full in time.
+    TimedOut,
+    /// Anything else: a malformed chunk, a connection closed mid-body.
+    Broken,
+}
+
+/// Tells a body-read error apart by what it wraps (each body layer boxes the error of the one
+/// inside it, so the whole chain is searched).
+fn classify(err: &(dyn std::error::Error + 'static)) -> ReadFailure {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return ReadFailure::TooLarge;
+        }
+        next = e.source();
+    }
+    if super::body_timeout::is_timeout(err) {
+        ReadFailure::TimedOut
+    } else {
+        ReadFailure::Broken
+    }
+}
+
+/// The answer to a body that could not be read: under `/api/` the JSON error every client reads
+/// (`bad_request`, with the message), elsewhere the message as plain text.
+fn unreadable(failure: ReadFailure, api: bool) -> Response {
+    let (status, message) = match failure {
+        ReadFailure::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is larger than the server accepts.",
+        ),
+        ReadFailure::TimedOut => return super::body_timeout::timed_out(api),
+        ReadFailure::Broken => (
+            StatusCode::BAD_REQUEST,
+            "Bad request: the request body could not be read (it was malformed or cut off). \
+             Send it again.",
+        ),
+    };
+    if !api {
+        return (status, message).into_response();
+    }
+    let err = AppError::BadRequest {
+        message: message.into(),
+    };
+    (status, axum::Json(err)).into_response()
+}
+
+/// Refuses a query string with a NUL in a field. Reads a url-encoded body (already capped by
+/// the body limit outside, and given `timeout` to arrive whole) and refuses it with a 400
+/// naming the field if a field holds NUL; passes everything else on unchanged.
+pub async fn guard(State(timeout): State<Duration>, req: Request<Body>, next: Next) -> Response {
     if let Some(field) = req.uri().query().and_then(|q| field_with_nul(q.as_bytes())) {
         if req.uri().path().starts_with("/api/") {
             return refuse(nul_in(&field));
@@ -70,16 +130,13 @@ pub async fn guard(req: Request<Body>, next: Next) -> Response {
     if !is_form(&req) {
         return next.run(req).await;
     }
+    let api = req.uri().path().starts_with("/api/");
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, usize::MAX).await {
-        Ok(bytes) => bytes,
-        // The body limit outside cut it off.
-        Err(_) => {
-            let err = AppError::BadRequest {
-                message: "The request is larger than the server accepts.".into(),
-            };
-            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(err)).into_response();
-        }
+    // The pause between pieces is bounded outside (`body_timeout`); the whole, here.
+    let bytes = match tokio::time::timeout(timeout, to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return unreadable(classify(&e), api),
+        Err(_) => return unreadable(ReadFailure::TimedOut, api),
     };
     if let Some(field) = field_with_nul(&bytes) {
         return refuse(nul_in(&field));
@@ -90,7 +147,34 @@ pub async fn guard(req: Request<Body>, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::field_with_nul;
+    use super::{classify, field_with_nul, ReadFailure};
+    use axum::body::{to_bytes, Body};
+    use http_body_util::Limited;
+
+    /// The error reading `body` through `to_bytes`, as the guard meets it.
+    async fn read_error(body: Body) -> axum::Error {
+        to_bytes(body, usize::MAX).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn only_the_size_limit_is_too_large() {
+        // As `RequestBodyLimitLayer` wraps it, then axum around that.
+        let over = Body::new(Limited::new(Body::from("abcdef"), 2));
+        assert_eq!(classify(&read_error(over).await), ReadFailure::TooLarge);
+        let pending = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+        let stalled = Body::new(tower_http::timeout::TimeoutBody::new(
+            std::time::Duration::from_millis(10),
+            Body::from_stream(pending),
+        ));
+        assert_eq!(classify(&read_error(stalled).await), ReadFailure::TimedOut);
+        let cut = futures::stream::iter([
+            Ok(axum::body::Bytes::from("a=")),
+            Err(std::io::Error::other("connection closed mid-body")),
+        ]);
+        // Under the limit, a broken body is not a size problem, even inside the limit's wrapper.
+        let broken = Body::new(Limited::new(Body::from_stream(cut), 1024));
+        assert_eq!(classify(&read_error(broken).await), ReadFailure::Broken);
+    }
 
     #[test]
     fn names_the_field_holding_a_nul_sent_encoded_or_raw() {

@@ -113,8 +113,16 @@ fn Loaded(page: SessionsPageData) -> impl IntoView {
         .map(|n| list_url(&filter, sort, Some(&n), None));
     let paged = !filter.after.trim().is_empty();
     let first = paged.then(|| list_url(&filter, sort, None, None));
+    // The page link this page shows (none when something was refused), kept by Stop's
+    // confirmation and its form so that a stop returns to this very page.
+    let after = if page.errors.is_empty() {
+        filter.after.clone()
+    } else {
+        String::new()
+    };
     let confirm = page.confirm.clone().map(|c| match c {
-        Ok(s) => view! { <ConfirmStop session=s filter=filter.clone() sort/> }.into_any(),
+        Ok(s) => view! { <ConfirmStop session=s filter=filter.clone() sort after=after.clone()/> }
+            .into_any(),
         Err(message) => view! { <p class="field-error" role="alert">{message}</p> }.into_any(),
     });
     let rows = page.page.sessions.clone();
@@ -132,7 +140,7 @@ fn Loaded(page: SessionsPageData) -> impl IntoView {
         {if empty {
             view! { <p class="empty card">"No sessions match."</p> }.into_any()
         } else {
-            view! { <SessionTable rows filter=filter.clone() sort/> }.into_any()
+            view! { <SessionTable rows filter=filter.clone() sort after=after.clone()/> }.into_any()
         }}
         <p class="buttons">
             {first.map(|href| view! { <a href=href rel="external">"First page"</a> })}
@@ -255,6 +263,7 @@ fn SessionTable(
     rows: Vec<AdminSession>,
     filter: FilterInput,
     sort: Sort<SessionColumn>,
+    after: String,
 ) -> impl IntoView {
     // A header leads back to the table (the sequential focus point after the page loads).
     let header = |label: &'static str, column: SessionColumn| {
@@ -274,7 +283,7 @@ fn SessionTable(
         .map(|s| {
             let info = &s.session;
             let stop = stoppable(info).then(|| {
-                let href = list_url(&filter, sort, None, Some(&info.id));
+                let href = list_url(&filter, sort, Some(&after), Some(&info.id));
                 let label = format!("Stop {}", which(&s));
                 view! { <a href=href rel="external" class="danger" aria-label=label>"Stop"</a> }
             });
@@ -322,15 +331,16 @@ fn SessionTable(
     }
 }
 
-/// The confirmation of a stop: what will stop, and a form that posts it (Cancel returns to
-/// the list as it was).
+/// The confirmation of a stop: what will stop, and a form that posts it. Cancel, and the stop
+/// itself (its `return_to`), return to the list as it was: filter, order and page.
 #[component]
 fn ConfirmStop(
     session: AdminSession,
     filter: FilterInput,
     sort: Sort<SessionColumn>,
+    after: String,
 ) -> impl IntoView {
-    let back = list_url(&filter, sort, None, None);
+    let back = list_url(&filter, sort, Some(&after), None);
     let info = session.session.clone();
     let title = format!(
         "Stop {}'s {} session?",
@@ -341,6 +351,7 @@ fn ConfirmStop(
             <p>"Its processes end and everything it was given is removed. Its owner sees it as stopped by an admin."</p>
             <form method="post" action="/api/admin/sessions/stop">
                 <input type="hidden" name="id" value=info.id.clone()/>
+                <input type="hidden" name="return_to" value=back.clone()/>
                 <div class="buttons">
                     <button type="submit" class="danger" autofocus=true
                         aria-label=format!("Stop {} now", which(&session))>"Stop the session"</button>

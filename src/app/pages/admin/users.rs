@@ -3,10 +3,13 @@
 //! works without JavaScript: destructive actions link to a confirmation page
 //! (`/admin/users/confirm`), which JavaScript replaces with a dialog on this page.
 
-use super::{admin_only, encode, sort_header, with_query, AdminLayout};
+use super::{admin_only, sort_header, with_query, AdminLayout};
 use crate::{
-    api::admin_pages::{
-        admin_users_confirm_page, admin_users_page, ConfirmUserActionData, UsersPageData,
+    api::{
+        admin_pages::{
+            admin_users_confirm_page, admin_users_page, ConfirmUserActionData, UsersPageData,
+        },
+        users::USERS_PAGE,
     },
     app::components::{
         confirm_dialog::{ConfirmDialog, ConfirmLink, Confirmer, Question},
@@ -14,7 +17,7 @@ use crate::{
         time::Timestamp,
     },
     model::{
-        sorting::{Column, Sort, UserColumn},
+        sorting::{return_to, Column, Sort, UserColumn},
         users::{UserAction, UserSummary},
         Flash, Username,
     },
@@ -86,6 +89,8 @@ fn Loaded(page: UsersPageData) -> impl IntoView {
         .collect();
     let invalid = q_error.is_some();
     let next = page.page.next.clone().map(|n| list_url(&q, sort, Some(&n)));
+    // Where an action on a row returns to: this list as it is (search, order and page).
+    let here = list_url(&q, sort, Some(&page.after));
     let confirmer = Confirmer::new();
     let rows = page.page.users;
     let empty = rows.is_empty();
@@ -123,7 +128,7 @@ fn Loaded(page: UsersPageData) -> impl IntoView {
         {if empty {
             view! { <p class="empty card">"No users match."</p> }.into_any()
         } else {
-            view! { <UserTable rows me confirmer q=q.clone() sort/> }.into_any()
+            view! { <UserTable rows me confirmer q=q.clone() sort here/> }.into_any()
         }}
         {next.map(|href| view! {
             <p class="buttons"><a href=href rel="external">"Next users"</a></p>
@@ -166,6 +171,7 @@ fn UserTable(
     confirmer: Confirmer,
     q: String,
     sort: Sort<UserColumn>,
+    here: String,
 ) -> impl IntoView {
     // A header leads back to the table (the sequential focus point after the page loads).
     let header = |label: &'static str, column: UserColumn| {
@@ -178,7 +184,9 @@ fn UserTable(
             let you = (u.username == me).then(|| view! { " " <span class="muted">"(you)"</span> });
             let actions = UserAction::available(&u)
                 .into_iter()
-                .map(|a| view! { <ActionControl action=a username=u.username.clone() confirmer/> })
+                .map(|a| view! {
+                    <ActionControl action=a username=u.username.clone() confirmer back=here.clone()/>
+                })
                 .collect_view();
             view! {
                 <tr data-user=u.username.clone()>
@@ -218,12 +226,20 @@ fn UserTable(
     }
 }
 
-fn confirm_href(action: UserAction, username: &str) -> String {
-    format!(
-        "/admin/users/confirm?action={}&username={}",
-        action.as_str(),
-        encode(username)
+fn confirm_href(action: UserAction, username: &str, back: &str) -> String {
+    with_query(
+        "/admin/users/confirm",
+        &[
+            ("action", action.as_str()),
+            ("username", username),
+            ("return_to", back),
+        ],
     )
+}
+
+/// The list an action returns to: `raw` if it is the users list's own address, else the list.
+fn back_to(raw: &str) -> String {
+    return_to(raw, USERS_PAGE).unwrap_or(USERS_PAGE).to_string()
 }
 
 fn title(action: UserAction, username: &str) -> String {
@@ -237,8 +253,15 @@ fn title(action: UserAction, username: &str) -> String {
 }
 
 /// A button that posts at once, or, for what takes something away, a link to confirm first.
+/// Either way the form carries `back` (the list as it is) as `return_to`, where the browser is
+/// sent after the action.
 #[component]
-fn ActionControl(action: UserAction, username: String, confirmer: Confirmer) -> impl IntoView {
+fn ActionControl(
+    action: UserAction,
+    username: String,
+    confirmer: Confirmer,
+    back: String,
+) -> impl IntoView {
     let aria = format!("{} {username}", action.label());
     if action.destructive() {
         let question = Question {
@@ -246,11 +269,14 @@ fn ActionControl(action: UserAction, username: String, confirmer: Confirmer) -> 
             title: title(action, &username),
             consequence: action.consequence(&username),
             confirm: action.label().to_string(),
-            fields: vec![("username".into(), username.clone())],
+            fields: vec![
+                ("username".into(), username.clone()),
+                ("return_to".into(), back.clone()),
+            ],
             trigger: format!("{}-{username}", action.as_str()),
         };
         view! {
-            <ConfirmLink confirmer href=confirm_href(action, &username) question
+            <ConfirmLink confirmer href=confirm_href(action, &username, &back) question
                 label=action.label() aria_label=aria/>
         }
         .into_any()
@@ -258,6 +284,7 @@ fn ActionControl(action: UserAction, username: String, confirmer: Confirmer) -> 
         view! {
             <form method="post" action=action.endpoint()>
                 <input type="hidden" name="username" value=username/>
+                <input type="hidden" name="return_to" value=back/>
                 <button type="submit" class="secondary" aria-label=aria>{action.label()}</button>
             </form>
         }
@@ -265,26 +292,33 @@ fn ActionControl(action: UserAction, username: String, confirmer: Confirmer) -> 
     }
 }
 
-/// `/admin/users/confirm?action=…&username=…`: the confirmation page, for browsers without
-/// JavaScript (a GET page with the POST form).
+/// `/admin/users/confirm?action=…&username=…&return_to=…`: the confirmation page, for browsers
+/// without JavaScript (a GET page with the POST form). Both the action and Cancel go back to
+/// the list as it was (`return_to`, if it is the users list's address).
 #[component]
 pub fn AdminUserConfirmPage() -> impl IntoView {
-    let (username, action) =
-        use_query_map().with_untracked(|m| (m.get("username"), m.get("action")));
+    let (username, action, back) = use_query_map().with_untracked(|m| {
+        (
+            m.get("username"),
+            m.get("action"),
+            back_to(&m.get("return_to").unwrap_or_default()),
+        )
+    });
     let page = Resource::new(
         move || (username.clone(), action.clone()),
         |(username, action)| admin_users_confirm_page(username, action),
     );
     view! {
         <Title text="Confirm"/>
-        {admin_only(page, |page| view! {
-            <AdminLayout current="/admin/users"><Confirm page/></AdminLayout>
+        {admin_only(page, move |page| {
+            let back = back.clone();
+            view! { <AdminLayout current="/admin/users"><Confirm page back/></AdminLayout> }
         })}
     }
 }
 
 #[component]
-fn Confirm(page: ConfirmUserActionData) -> impl IntoView {
+fn Confirm(page: ConfirmUserActionData, back: String) -> impl IntoView {
     let action = page.action;
     let name = page.user.username.clone();
     let button_class = if action.destructive() { "danger" } else { "" };
@@ -294,9 +328,10 @@ fn Confirm(page: ConfirmUserActionData) -> impl IntoView {
             <p id="confirm-page-body">{action.consequence(&name)}</p>
             <form method="post" action=action.endpoint() aria-describedby="confirm-page-body">
                 <input type="hidden" name="username" value=name.clone()/>
+                <input type="hidden" name="return_to" value=back.clone()/>
                 <div class="buttons">
                     <button type="submit" class=button_class autofocus=true>{action.label()}</button>
-                    <a href="/admin/users">"Cancel"</a>
+                    <a href=back.clone()>"Cancel"</a>
                 </div>
             </form>
         </section>
