@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod audit_chain;
+pub mod bind;
 pub mod environments;
 pub mod group_commit;
 pub mod instance_lease;

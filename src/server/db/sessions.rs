@@ -1,7 +1,11 @@
 //! Session rows and the names (never values) each session received. Queries that touch one
 //! user's sessions are scoped by the owner's id.
 
-use super::{audit::AuditEvent, BeginWrite, Db, Pool};
+use super::{
+    audit::AuditEvent,
+    bind::{apply, placeholder, Bind},
+    BeginWrite, Db, Pool,
+};
 use crate::{
     model::{
         admin_sessions::SessionFilter,
@@ -306,13 +310,6 @@ pub fn sort_column(column: SessionColumn) -> &'static str {
     }
 }
 
-/// A value bound to a placeholder of [`page_sql`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// The query of [`page_all`] and its bound values, in placeholder order: every user's sessions
 /// matching `filter`, in its order (then by id), after the filter's cursor, at most `limit`.
 ///
@@ -322,44 +319,39 @@ pub enum Bind {
 /// `sessions_user_id` (user_id, id). Below a cursor by user, the bound on `u.username_key`
 /// alone (implied by the row comparison) is what lets PostgreSQL enter that index at the cursor.
 pub fn page_sql(filter: &SessionFilter, limit: i64) -> (String, Vec<Bind>) {
-    /// Adds a bound value; returns its placeholder.
-    fn next(binds: &mut Vec<Bind>, b: Bind) -> String {
-        binds.push(b);
-        format!("${}", binds.len())
-    }
     let mut binds: Vec<Bind> = Vec::new();
     let mut conds: Vec<String> = Vec::new();
     if let Some(user) = &filter.user {
-        let n = next(&mut binds, Bind::Text(user.to_ascii_lowercase()));
+        let n = placeholder(&mut binds, Bind::Text(user.to_ascii_lowercase()));
         conds.push(format!("u.username_key = {n}"));
     }
     if let Some(env) = &filter.environment {
-        let n = next(&mut binds, Bind::Text(env.clone()));
+        let n = placeholder(&mut binds, Bind::Text(env.clone()));
         conds.push(format!("s.environment = {n}"));
     }
     if let Some(project) = &filter.project {
-        let n = next(&mut binds, Bind::Text(project.clone()));
+        let n = placeholder(&mut binds, Bind::Text(project.clone()));
         conds.push(format!("s.project = {n}"));
     }
     if let Some(status) = filter.status {
         let ns: Vec<String> = status
             .statuses()
             .iter()
-            .map(|s| next(&mut binds, Bind::Text(s.to_string())))
+            .map(|s| placeholder(&mut binds, Bind::Text(s.to_string())))
             .collect();
         conds.push(format!("s.status IN ({})", ns.join(", ")));
     }
     let column = sort_column(filter.sort.column);
     if let Some(after) = &filter.after {
         // Keyset paging: the rows after (sort key, id) in the order, as one row comparison.
-        let a = next(
+        let a = placeholder(
             &mut binds,
             match &after.key {
                 Key::Int(n) => Bind::Int(*n),
                 Key::Text(t) => Bind::Text(t.clone()),
             },
         );
-        let b = next(&mut binds, Bind::Text(after.id.clone()));
+        let b = placeholder(&mut binds, Bind::Text(after.id.clone()));
         let op = filter.sort.dir.after_op();
         if filter.sort.column == SessionColumn::User {
             // The comparison spans two tables, so no index can take it whole: its first half,
@@ -368,7 +360,7 @@ pub fn page_sql(filter: &SessionFilter, limit: i64) -> (String, Vec<Bind>) {
         }
         conds.push(format!("({column}, s.id) {op} ({a}, {b})"));
     }
-    let limit_n = next(&mut binds, Bind::Int(limit));
+    let limit_n = placeholder(&mut binds, Bind::Int(limit));
     let where_ = if conds.is_empty() {
         String::new()
     } else {
@@ -391,14 +383,7 @@ pub async fn page_all(
 ) -> sqlx::Result<Vec<(Stored, String)>> {
     let (sql, binds) = page_sql(filter, limit);
     let rows: Vec<OwnedRow> = on_pool!(&db.read, |p| {
-        let mut q = sqlx::query_as(&sql);
-        for b in &binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t.as_str()),
-                Bind::Int(i) => q.bind(*i),
-            };
-        }
-        q.fetch_all(p).await
+        apply(sqlx::query_as(&sql), &binds).fetch_all(p).await
     })?;
     with_owners(db, rows).await
 }

@@ -532,7 +532,7 @@ mod tests {
         cursor: bool,
     ) -> String {
         use crate::model::sorting::{Column, KeyKind};
-        use crate::server::db::sessions::{page_sql, Bind};
+        use crate::server::db::sessions::page_sql;
         let after = cursor.then(|| SortCursor {
             sort,
             key: match sort.column.key_kind() {
@@ -548,17 +548,14 @@ mod tests {
         };
         let (sql, binds) = page_sql(&filter, 51);
         let sql = format!("EXPLAIN QUERY PLAN {sql}");
-        let rows: Vec<(i64, i64, i64, String)> = crate::on_pool!(&db.read, |p| {
-            let mut q = sqlx::query_as(&sql);
-            for b in &binds {
-                q = match b {
-                    Bind::Text(t) => q.bind(t.as_str()),
-                    Bind::Int(i) => q.bind(*i),
-                };
-            }
-            q.fetch_all(p).await
-        })
-        .unwrap();
+        let rows: Vec<(i64, i64, i64, String)> =
+            crate::on_pool!(&db.read, |p| crate::server::db::bind::apply(
+                sqlx::query_as(&sql),
+                &binds
+            )
+            .fetch_all(p)
+            .await)
+            .unwrap();
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
     }
 

@@ -21,17 +21,11 @@ async fn plan(db: &super::super::Db, line: &str, before: Option<i64>) -> String 
     let query = AuditQuery::parse(line).unwrap();
     let (sql, args) = search_sql(&query, before, 51);
     let sql = format!("EXPLAIN QUERY PLAN {sql}");
-    let rows: Vec<(i64, i64, i64, String)> = crate::on_pool!(&db.read, |p| {
-        let mut q = sqlx::query_as(&sql);
-        for arg in &args {
-            q = match arg {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        q.fetch_all(p).await
-    })
-    .unwrap();
+    let rows: Vec<(i64, i64, i64, String)> =
+        crate::on_pool!(&db.read, |p| apply(sqlx::query_as(&sql), &args)
+            .fetch_all(p)
+            .await)
+        .unwrap();
     rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
 }
 
