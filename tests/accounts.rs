@@ -388,10 +388,11 @@ async fn client_addresses_and_trusted_proxies() {
     assert_eq!(login_from(&c, "2001:db8:1:3::1").await, 401);
 }
 
-/// Issue 7, finding 7: two racing first sign-ups could both become admin on PostgreSQL. Raced
-/// at the insert many times over (an empty table each round), exactly one is admin each time.
-async fn racing_first_accounts_give_one_admin(backend: Backend) {
-    use lockbox::server::db::{self, users::NewUser};
+/// A migrated database of `backend` opened as the server opens it (no server running), with
+/// what keeps it alive: the test database and the data directory.
+async fn migrated_database(
+    backend: Backend,
+) -> (common::TestDb, tempfile::TempDir, lockbox::server::db::Db) {
     let test_db = common::TestDb::new(backend).await;
     let data = tempfile::tempdir().unwrap();
     let url = test_db
@@ -408,8 +409,16 @@ async fn racing_first_accounts_give_one_admin(backend: Backend) {
     let config = lockbox::server::config::Env(move |n: &str| vars.get(n).cloned())
         .config()
         .unwrap();
-    let database = db::Db::connect(&config).await.unwrap();
+    let database = lockbox::server::db::Db::connect(&config).await.unwrap();
     database.migrate().await.unwrap();
+    (test_db, data, database)
+}
+
+/// Issue 7, finding 7: two racing first sign-ups could both become admin on PostgreSQL. Raced
+/// at the insert many times over (an empty table each round), exactly one is admin each time.
+async fn racing_first_accounts_give_one_admin(backend: Backend) {
+    use lockbox::server::db::users::NewUser;
+    let (_test_db, _data, database) = migrated_database(backend).await;
     let mut double = 0;
     for round in 0..100 {
         lockbox::on_pool!(&database.write, |p| {
@@ -422,7 +431,7 @@ async fn racing_first_accounts_give_one_admin(backend: Backend) {
                 let id = format!("{round}-{i}");
                 let name = format!("racer{i}");
                 barrier.wait().await;
-                db::users::insert(
+                lockbox::server::db::users::insert(
                     &database,
                     &NewUser {
                         id: &id,
@@ -612,6 +621,32 @@ async fn the_audit_chain_reports_where_it_was_tampered_with(backend: Backend) {
     );
     common::execute(&app, &["DELETE FROM audit_events WHERE seq IS NULL"]).await;
     assert!(verify().0);
+    // Or given a number below the chain's first, where the walk never looks.
+    let mac = match backend {
+        Backend::Sqlite => "x'00'",
+        Backend::Postgres => "'\\x00'::bytea",
+    };
+    for seq in [0, -1] {
+        common::execute(
+            &app,
+            &[&format!(
+                "INSERT INTO audit_events (at, action, actor_name, seq, mac) \
+                 VALUES (1, 'admin.user.admin_granted', 'alice', {seq}, {mac})"
+            )],
+        )
+        .await;
+        let (ok, verdict) = verify();
+        assert!(!ok, "seq {seq}: {verdict}");
+        assert!(
+            verdict["broken"]["problem"]
+                .as_str()
+                .unwrap()
+                .contains("not in the chain"),
+            "{verdict}"
+        );
+        common::execute(&app, &["DELETE FROM audit_events WHERE seq < 1"]).await;
+    }
+    assert!(verify().0);
 
     // The server goes on sealing events after all that.
     alice.create("D", "audit-chain-sentinel").await;
@@ -654,50 +689,95 @@ async fn events_from_before_the_chain_are_sealed_in_order_at_start(backend: Back
         Backend::Sqlite => "x''",
         Backend::Postgres => "'\\x'::bytea",
     };
+    // What a database from before the chain looks like: no audit key, an empty head, every
+    // event unsealed.
+    let before_the_chain = [
+        "UPDATE audit_events SET seq = NULL, mac = NULL".to_string(),
+        "DELETE FROM wrapped_keys WHERE purpose = 'audit'".to_string(),
+        format!(
+            "UPDATE audit_head SET seq = 0, last_mac = {empty}, head_mac = NULL \
+             WHERE singleton = 1"
+        ),
+    ];
+    let before_the_chain: Vec<&str> = before_the_chain.iter().map(String::as_str).collect();
     common::execute(
         &app,
+        // 2 500 more events, with every field the MAC covers filled in.
         &[
-            // 2 500 more events, with every field the MAC covers filled in.
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
-             INSERT INTO audit_events (at, actor_id, actor_name, action, target, detail, \
-             client_addr, session_id) SELECT 1700000000000 + i, 'u-old', 'old' || i, \
-             'secret.used', 'T' || i, 'detail ' || i, '10.0.0.1', 's-' || i FROM n",
-            "UPDATE audit_events SET seq = NULL, mac = NULL",
-            "DELETE FROM wrapped_keys WHERE purpose = 'audit'",
-            &format!(
-                "UPDATE audit_head SET seq = 0, last_mac = {empty}, head_mac = NULL \
-                 WHERE singleton = 1"
-            ),
+           INSERT INTO audit_events (at, actor_id, actor_name, action, target, detail, \
+           client_addr, session_id) SELECT 1700000000000 + i, 'u-old', 'old' || i, \
+           'secret.used', 'T' || i, 'detail ' || i, '10.0.0.1', 's-' || i FROM n",
         ],
     )
     .await;
+    common::execute(&app, &before_the_chain).await;
     let ids: Vec<i64> = common::query_column(&app, "SELECT id FROM audit_events ORDER BY id").await;
     assert!(ids.len() > 2_500, "{}", ids.len());
+    let verify = |app: &TestApp| {
+        let out = app.cli(&["admin", "audit", "verify", "--json"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let verdict = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        (out.status.success(), verdict, stderr)
+    };
+    // The check does not begin the chain itself: it would seal the log as it stands.
+    let (ok, _, stderr) = verify(&app);
+    assert!(!ok && stderr.contains("has no chain"), "{stderr}");
 
     app.start().unwrap();
     let by_seq: Vec<i64> =
         common::query_column(&app, "SELECT id FROM audit_events ORDER BY seq").await;
-    assert_eq!(by_seq, ids, "sealed in the order written");
+    assert_eq!(by_seq[..ids.len()], ids[..], "sealed in the order written");
     let seqs: Vec<i64> =
         common::query_column(&app, "SELECT seq FROM audit_events ORDER BY seq").await;
-    assert_eq!(seqs, (1..=ids.len() as i64).collect::<Vec<_>>());
-    let out = app.cli(&["admin", "audit", "verify", "--json"]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let verdict: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(out.status.success(), "{verdict}");
+    assert_eq!(seqs, (1..=ids.len() as i64 + 1).collect::<Vec<_>>());
+    // Followed by the event that marks where the chain began.
+    let last: Vec<String> = common::query_column(
+        &app,
+        "SELECT action || ': ' || detail FROM audit_events ORDER BY seq DESC LIMIT 1",
+    )
+    .await;
+    assert_eq!(
+        last,
+        [format!(
+            "audit.chain.started: sealed {} events written before the chain",
+            ids.len()
+        )]
+    );
+    let (ok, verdict, _) = verify(&app);
+    assert!(ok, "{verdict}");
     assert_eq!(
         verdict["verified"].as_i64(),
-        Some(ids.len() as i64),
+        Some(ids.len() as i64 + 1),
         "{verdict}"
     );
     // And the chain goes on from there.
     let alice = app.login("alice").await;
     assert_eq!(alice.create("B", "upgrade-sentinel").await.status, 200);
-    let out = app.cli(&["admin", "audit", "verify", "--json"]);
+    let (ok, verdict, _) = verify(&app);
+    assert!(ok, "{verdict}");
+
+    // A reset of the chain (the same state made behind Lockbox's back, the log edited first)
+    // is refused by the check; a start then seals the log as it stands, but the chain's second
+    // start is reported.
+    app.stop();
+    common::execute(
+        &app,
+        &["UPDATE audit_events SET target = 'edited' WHERE target = 'T7'"],
+    )
+    .await;
+    common::execute(&app, &before_the_chain).await;
+    let (ok, _, stderr) = verify(&app);
+    assert!(!ok && stderr.contains("has no chain"), "{stderr}");
+    app.start().unwrap();
+    let (ok, verdict, _) = verify(&app);
+    assert!(!ok, "{verdict}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        verdict["broken"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("was reset")),
+        "{verdict}"
     );
 }
 both!(
@@ -780,6 +860,17 @@ async fn the_audit_viewer_is_for_admins_and_filters_by_query(backend: Backend) {
     assert_eq!(r.json()["fields"][0]["field"], "q", "{}", r.body);
     assert!(r.body.contains("colour"), "{}", r.body);
 
+    let export = |authorization: &'static str| {
+        admin.send(
+            admin
+                .http
+                .get(format!("{}/admin/audit/export.ndjson", admin.base))
+                .header("Authorization", authorization),
+        )
+    };
+    // Behind a proxy's Basic authentication the browser sends it along with the cookie.
+    assert_eq!(export("Basic cHJveHk6cGFzcw==").await.status, 200);
+    assert_eq!(export("Bearer lbx_not-a-token").await.status, 401);
     let r = admin
         .get("/admin/audit/export.ndjson?q=actor%3Aalice")
         .await;
@@ -802,6 +893,40 @@ both!(
     the_audit_viewer_is_for_admins_and_filters_by_query,
     crate::the_audit_viewer_is_for_admins_and_filters_by_query
 );
+
+/// PostgreSQL plans each run of a cached statement for the values it runs with, however often
+/// it runs. By default it would switch to a generic plan after five runs, blind to the values:
+/// for the audit search that plan walks the whole log for an action with no events. The
+/// searches are cached statements (one round trip a page), so this setting is what keeps
+/// them fast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_plans_every_run_for_its_values() {
+    if !common::postgres_available().await {
+        return;
+    }
+    let (_test_db, _data, database) = migrated_database(Backend::Postgres).await;
+    let lockbox::server::db::Pool::Postgres(pool) = &database.read else {
+        panic!("a PostgreSQL URL opened {:?}", database.read);
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    let search = "SELECT seq FROM audit_events WHERE seq IS NOT NULL AND action = $1 \
+                  ORDER BY seq DESC LIMIT 51";
+    for action in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        sqlx::query(search)
+            .bind(action)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let plans: (i64, i64) = sqlx::query_as(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+    )
+    .bind(search)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(plans, (0, 8), "(generic plans, custom plans) of eight runs");
+}
 
 /// Without JavaScript a form post is answered with a redirect back, and the page then shows the
 /// outcome: the errors with the user's input kept, except the value.

@@ -766,7 +766,8 @@ fn form_head(content_length: Option<usize>) -> String {
 /// NUL guard's buffer (and the connection) for as long as it liked. With a short body timeout
 /// (`LOCKBOX_BODY_TIMEOUT_MS`), each is answered 408 with a message that says so, as JSON under
 /// /api/, soon after the timeout: the stall by the pause between pieces, the trickle (never
-/// pausing that long) by the time the whole form may take.
+/// pausing that long) by the time the whole body may take, whichever reader reads it. A head
+/// that never completes has its connection closed after the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_stalls_or_trickles_is_answered_408() {
     let options = common::ServerOptions {
@@ -813,10 +814,66 @@ async fn a_body_that_stalls_or_trickles_is_answered_408() {
     let a = raw_exchange(&base, head.to_string(), part.to_vec(), None).await;
     assert_eq!(a.status, 408, "upload: {}", a.body);
     assert!(a.body.contains("did not arrive in time"), "{}", a.body);
+    // A browser's form post is decoded by its server function, not buffered by the NUL guard:
+    // a trickle is cut off all the same, and so is a trickled upload.
+    let browser =
+        form_head(Some(100_000)).replace("Content-Type:", "Accept: text/html\r\nContent-Type:");
+    let upload = head.replace("Content-Length: 100000", "Content-Length: 1000000");
+    for (what, head, body) in [
+        ("browser form", browser, b"name=SLOW&value=".to_vec()),
+        ("upload", upload, part.to_vec()),
+    ] {
+        let trickle = Some(std::time::Duration::from_millis(100));
+        let a = raw_exchange(&base, head, body, trickle).await;
+        assert_eq!(a.status, 408, "trickled {what}: {}", a.body);
+        assert!(
+            a.took < std::time::Duration::from_secs(5),
+            "trickled {what}: answered after {:?}",
+            a.took
+        );
+    }
+    // A request head that never completes (sent in part, or not at all) holds its connection
+    // no longer than the timeout either: the server closes it.
+    for partial in ["GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", ""] {
+        let took = abandoned_head(&base, partial).await;
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{partial:?}: the connection was still open after {took:?}"
+        );
+    }
     // A body that arrives in time is read as ever (an anonymous caller: 401 after the read).
     let form = b"name=OK&value=v".to_vec();
     let a = raw_exchange(&base, form_head(Some(form.len())), form, None).await;
     assert_eq!(a.status, 401, "{}", a.body);
+}
+
+/// Sends `partial` (part of a request head, or nothing) on a fresh connection to `base` and
+/// waits, up to 20 s, for the server to close it; returns how long that took.
+async fn abandoned_head(base: &str, partial: &str) -> std::time::Duration {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").to_string();
+    let partial = partial.to_string();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(partial.as_bytes()).unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf) {
+                // Closed (a 408 may come first; hyper sends none for a head).
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+            }
+        }
+        started.elapsed()
+    })
+    .await
+    .unwrap()
 }
 
 /// Reading a form's body can fail for other reasons than its size; only the size limit is a

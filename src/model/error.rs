@@ -278,6 +278,11 @@ pub enum AppError {
     BadRequest { message: String },
     #[error("Something went wrong on the server. It has been logged.")]
     Internal,
+    /// A fault on the server (500, code `internal`, its cause logged) after which the user needs
+    /// to know where things stand: that a failed key rotation was undone, say. The message never
+    /// carries the cause itself.
+    #[error("{message}")]
+    Failed { message: String },
 }
 
 impl AppError {
@@ -317,7 +322,7 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::TooManyRequests { .. } => 429,
-            Self::Internal => 500,
+            Self::Internal | Self::Failed { .. } => 500,
         }
     }
 
@@ -335,6 +340,7 @@ impl AppError {
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::BadRequest { .. } => "bad_request",
             Self::Internal => "internal",
+            Self::Failed { .. } => "failed",
         }
     }
 
@@ -342,6 +348,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation_failed",
+            Self::Failed { .. } => "internal",
             other => other.tag(),
         }
     }
@@ -392,7 +399,8 @@ impl Serialize for AppError {
             Self::NotAuthenticated { message }
             | Self::Forbidden { message }
             | Self::NotFound { message }
-            | Self::BadRequest { message } => m.serialize_entry("message", message)?,
+            | Self::BadRequest { message }
+            | Self::Failed { message } => m.serialize_entry("message", message)?,
             Self::Conflict { field, message } => {
                 m.serialize_entry("field", field)?;
                 m.serialize_entry("message", message)?;
@@ -466,6 +474,9 @@ mod tests {
                 message: "m".into(),
             },
             AppError::Internal,
+            AppError::Failed {
+                message: "m".into(),
+            },
         ]
     }
 
@@ -481,6 +492,7 @@ mod tests {
             assert_eq!(back, e, "{json}");
         }
         codes.sort();
+        codes.dedup();
         let mut all = AppError::CODES.to_vec();
         all.sort();
         assert_eq!(codes, all, "CODES lists every variant's code");

@@ -11,9 +11,7 @@ use crate::{
         web,
     },
 };
-use axum::{
-    extract::State, http::StatusCode, middleware, routing::get, serve::ListenerExt, Router,
-};
+use axum::{extract::State, http::StatusCode, middleware, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -47,14 +45,23 @@ pub enum StartError {
     LeaseLost,
 }
 
-/// Opens the database, checks the master key and assembles the shared state.
+/// Opens the database, checks the master key and assembles the shared state; begins the audit
+/// chain if the database has none yet.
 pub async fn prepare(config: Config) -> Result<(AppState, LoginSessionStore), StartError> {
+    prepare_with(config, crate::server::db::audit::Begin::Allowed).await
+}
+
+/// [`prepare`], saying whether a missing audit chain may be begun.
+pub async fn prepare_with(
+    config: Config,
+    begin: crate::server::db::audit::Begin,
+) -> Result<(AppState, LoginSessionStore), StartError> {
     crate::server::data_dir::secure_dir(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let keyring = keys::load(&config, &db).await?;
-    crate::server::audit_log::open(&db, &keyring)
+    crate::server::audit_log::open(&db, &keyring, begin)
         .await
         .map_err(StartError::Audit)?;
     let store = LoginSessionStore::new(&db)
@@ -192,10 +199,7 @@ pub fn router(state: AppState, store: LoginSessionStore) -> Router {
         .layer(middleware::from_fn(web::bearer::layer))
         // Inside the cross-origin check: a cross-site post is refused as such whatever its body.
         .layer(middleware::from_fn(web::multipart::guard))
-        .layer(middleware::from_fn_with_state(
-            config.body_timeout,
-            web::nul_guard::guard,
-        ))
+        .layer(middleware::from_fn(web::nul_guard::guard))
         .layer(middleware::from_fn(web::cross_origin::layer))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         // A body that stops arriving is answered 408, whichever reader was waiting for it.
@@ -302,6 +306,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let backend = state.backend.clone();
     let lease_lost = lease.as_ref().map(|l| l.lost());
+    // A request's head is due as soon as its body's pieces are.
+    let head_timeout = state.config.body_timeout;
     let app = router(state, store);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -309,21 +315,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Listen(listen, e))?;
-    // Small responses go out at once: with Nagle's algorithm a response written as headers,
-    // then body waited for the client's delayed ACK (about 40 ms per file on a kept-alive
-    // connection).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
-        }
-    });
     tracing::info!(address = %local, "listening");
     println!("listening on http://{local}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let shutdown = async move {
         match lease_lost {
             Some(lost) => tokio::select! {
                 _ = shutdown_signal() => {},
@@ -331,9 +325,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             },
             None => shutdown_signal().await,
         }
-    })
-    .await
-    .map_err(|e| StartError::Listen(local, e))?;
+    };
+    web::serve::serve(listener, app, head_timeout, shutdown).await;
     // Sessions and their files must not outlive the server.
     backend.shutdown().await;
     if let Some(lease) = lease {
@@ -370,7 +363,7 @@ async fn start_metrics(addr: SocketAddr, state: &AppState) -> Result<(), StartEr
         db: state.db.clone(),
         keyring: state.keyring.clone(),
     };
-    let local = metrics::serve(addr, scrape)
+    let local = metrics::serve(addr, scrape, state.config.body_timeout)
         .await
         .map_err(|e| StartError::Listen(addr, e))?;
     tracing::info!(address = %local, "metrics on /metrics");

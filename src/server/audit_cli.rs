@@ -17,8 +17,15 @@ pub enum AuditCommand {
 
 pub async fn run(config: Config, command: AuditCommand) -> ExitCode {
     let AuditCommand::Verify { json } = command;
-    let (state, _) = match app::prepare(config).await {
+    // Never begins a missing chain: that would seal whatever the log holds now.
+    let (state, _) = match app::prepare_with(config, crate::server::db::audit::Begin::Refused).await
+    {
         Ok(s) => s,
+        // Said as a finding about the log, not as a refusal to start.
+        Err(app::StartError::Audit(problem)) => {
+            eprintln!("lockbox: {problem}");
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("lockbox: {e}");
             return ExitCode::FAILURE;

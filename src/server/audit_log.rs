@@ -19,8 +19,9 @@ pub const PURPOSE: &str = "audit";
 const PAGE: i64 = 10_000;
 
 /// Loads the audit key, making it (and sealing the events written before the chain existed) on
-/// the first start. Refuses a database whose chain has begun but whose key is gone.
-pub async fn open(db: &Db, keyring: &Keyring) -> Result<(), String> {
+/// the first start if `begin` allows. Refuses a database whose chain has begun but whose key is
+/// gone.
+pub async fn open(db: &Db, keyring: &Keyring, begin: db::audit::Begin) -> Result<(), String> {
     let unwrap = |wrapped: &[u8], key_id: &str| {
         let kek = keyring.get(key_id).ok_or_else(|| {
             format!(
@@ -36,7 +37,7 @@ pub async fn open(db: &Db, keyring: &Keyring) -> Result<(), String> {
         let wrapped = kek.wrap_purpose_key(&key, PURPOSE);
         (key, wrapped, kek.id().to_string())
     };
-    match db::audit::start_chain(db, unwrap, make, PURPOSE, db::now_ms()).await? {
+    match db::audit::start_chain(db, unwrap, make, PURPOSE, begin, db::now_ms()).await? {
         db::audit::Started::Existing => {}
         db::audit::Started::Began { sealed } => {
             tracing::info!(sealed, "the audit log is now a hash chain");
@@ -66,7 +67,7 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
     let verified = walk.checked();
     let broken = match broken {
         Some(err) => Some(err),
-        None => match db::audit::first_unsealed(db).await? {
+        None => match db::audit::first_outside_chain(db).await? {
             Some(id) => Some(ChainBreak {
                 seq: verified + 1,
                 id: Some(id),

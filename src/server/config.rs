@@ -99,9 +99,9 @@ pub struct Config {
     pub session_outbound: bool,
     /// Proxies whose `X-Forwarded-For` is believed (`LOCKBOX_TRUSTED_PROXIES`); none by default.
     pub trusted_proxies: TrustedProxies,
-    /// How long the server waits for a request body (`LOCKBOX_BODY_TIMEOUT_MS`, 30 s): a body
-    /// that pauses longer, or a form body not complete by then, is answered 408
-    /// (`web::body_timeout`, `web::nul_guard`).
+    /// How long the server waits for a request (`LOCKBOX_BODY_TIMEOUT_MS`, 30 s): a head not in
+    /// by then ends the connection (`web::serve`); a body that pauses longer, or is not complete
+    /// by then, is answered 408 (`web::body_timeout`).
     pub body_timeout: Duration,
 }
 

@@ -85,7 +85,7 @@ pub fn render(status: &RotationStatus) -> String {
 /// ([`keys::rotate`]); a running server picks the new key up when restarted.
 async fn rotate(config: &Config, db: &Db, keyring: &Keyring) -> Result<String, String> {
     // The rotation is audited, so the audit key must be loaded to seal the event.
-    crate::server::audit_log::open(db, keyring).await?;
+    crate::server::audit_log::open(db, keyring, crate::server::db::audit::Begin::Allowed).await?;
     let (_, rotated) = keys::rotate(config, db, keyring, &By::CommandLine)
         .await
         .map_err(|e| e.to_string())?;

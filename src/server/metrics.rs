@@ -48,10 +48,9 @@ pub fn method_label(method: &http::Method) -> &'static str {
 
 /// How a launch ended, as a label.
 pub fn launch_outcome<T>(result: &Result<T, crate::model::AppError>) -> &'static str {
-    use crate::model::AppError;
     match result {
         Ok(_) => "started",
-        Err(AppError::Internal) => "failed",
+        Err(e) if e.status() >= 500 => "failed",
         Err(_) => "refused",
     }
 }
@@ -146,18 +145,24 @@ async fn metrics(State(scrape): State<Scrape>) -> impl IntoResponse {
     )
 }
 
-/// Binds `addr` and serves `GET /metrics` there in the background. Returns the bound address.
-pub async fn serve(addr: SocketAddr, scrape: Scrape) -> std::io::Result<SocketAddr> {
+/// Binds `addr` and serves `GET /metrics` there in the background, for as long as the process
+/// runs (each request's head due within `head_timeout`). Returns the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    scrape: Scrape,
+    head_timeout: std::time::Duration,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(scrape);
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
-    });
+    tokio::spawn(crate::server::web::serve::serve(
+        listener,
+        app,
+        head_timeout,
+        std::future::pending(),
+    ));
     Ok(local)
 }
 

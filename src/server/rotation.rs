@@ -246,22 +246,23 @@ pub fn spawn(db: Db, live: LiveKeyring, config: Arc<Config>) -> tokio::task::Joi
             let wait = match run_pass(&db, &keyring, batch, pause).await {
                 Ok(Pass::Done { .. }) => {
                     stood_down_for = None;
-                    match db::rotation::use_by_key(&db).await {
-                        Ok(in_use) if !summarise(&keyring, &in_use).rotation_needed => {
-                            // No rotation may rewrite the key files while they are pruned; one
-                            // that ran since `in_use` was read makes the keyring unsettled.
-                            let _no_rotation = live.hold_rotations().await;
-                            if live.settled_for(FORGET_GRACE) {
+                    // No rotation may rewrite the key files while they are pruned.
+                    let _no_rotation = live.hold_rotations().await;
+                    if !live.settled_for(FORGET_GRACE) {
+                        // Look again once the grace has passed.
+                        FORGET_GRACE
+                    } else {
+                        // Read only now: with the keyring settled, no operation holds a
+                        // retired key, so no row wrapped by one can appear after this read.
+                        match db::rotation::use_by_key(&db).await {
+                            Ok(in_use) if !summarise(&keyring, &in_use).rotation_needed => {
                                 forget_unused(&live, &config, &in_use).await
-                            } else {
-                                // Look again once the grace has passed.
-                                FORGET_GRACE
                             }
-                        }
-                        Ok(_) => RECHECK,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "reading key use failed");
-                            RECHECK
+                            Ok(_) => RECHECK,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "reading key use failed");
+                                RECHECK
+                            }
                         }
                     }
                 }

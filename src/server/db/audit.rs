@@ -253,10 +253,11 @@ pub async fn chain_page(db: &super::Db, after: i64, limit: i64) -> sqlx::Result<
     Ok(rows.into_iter().map(StoredEvent::into_chain_row).collect())
 }
 
-/// The oldest event with no place in the chain (written behind Lockbox's back), if any.
-pub async fn first_unsealed(db: &super::Db) -> sqlx::Result<Option<i64>> {
+/// The oldest event with no place in the chain (written behind Lockbox's back), if any: no
+/// sequence number or MAC, or a number below the chain's first (which the walk never reads).
+pub async fn first_outside_chain(db: &super::Db) -> sqlx::Result<Option<i64>> {
     crate::on_pool!(&db.read, |p| sqlx::query_scalar(
-        "SELECT MIN(id) FROM audit_events WHERE seq IS NULL OR mac IS NULL"
+        "SELECT MIN(id) FROM audit_events WHERE seq IS NULL OR mac IS NULL OR seq < 1"
     )
     .fetch_one(p)
     .await)
@@ -284,16 +285,32 @@ pub enum Started {
     Began { sealed: u64 },
 }
 
+/// The event that begins a chain over events written before it: sealed right after them, with
+/// their number in its detail. A log holds at most one (see `audit_log::verify`).
+pub const CHAIN_STARTED: &str = "audit.chain.started";
+
+/// Whether [`start_chain`] may begin a chain where there is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// A server's start: the first one with a chain begins it.
+    Allowed,
+    /// A check (`lockbox admin audit verify`): a missing chain is reported, never made, since
+    /// making it would seal whatever the log holds now.
+    Refused,
+}
+
 /// Loads the audit key into `db`, or, on the first start with a chain, makes it and seals the
-/// events written before the chain existed (in id order), all in one transaction. `unwrap`
-/// opens a stored key; `make` returns a new key and its wrapped form with the wrapping key's id.
-/// A chain that has begun (the head has a MAC) but whose key is gone is refused: making a new key
-/// then would bless whatever the log holds now.
+/// events written before the chain existed (in id order), followed by a [`CHAIN_STARTED`] event
+/// if there were any, all in one transaction. `unwrap` opens a stored key; `make` returns a new
+/// key and its wrapped form with the wrapping key's id. A chain that has begun (the head has a
+/// MAC) but whose key is gone is refused: making a new key then would bless whatever the log
+/// holds now.
 pub async fn start_chain(
     db: &super::Db,
     unwrap: impl Fn(&[u8], &str) -> Result<DataKey, String>,
     make: impl Fn() -> (DataKey, Vec<u8>, String),
     purpose: &str,
+    begin: Begin,
     now: i64,
 ) -> Result<Started, String> {
     let db_err = |op: &str, e: sqlx::Error| format!("{op}: {e}");
@@ -322,6 +339,16 @@ pub async fn start_chain(
                     "the audit log has begun but its key (wrapped_keys, purpose \
                             `audit`) is gone from the database: restore it from a backup. \
                             Nothing was changed."
+                        .into(),
+                )
+            }
+            (None, None) if begin == Begin::Refused => {
+                return Err(
+                    "the audit log has no chain: its key (wrapped_keys, purpose `audit`) and \
+                     its head's MAC are both absent. Either no server has started on this \
+                     database since the chain came in (the first start seals the events written \
+                     before it), or the chain was reset behind Lockbox's back, and a start would \
+                     seal the log as it stands now. Nothing was changed."
                         .into(),
                 )
             }
@@ -377,6 +404,35 @@ pub async fn start_chain(
                         .await
                         .map_err(|e| db_err("sealing earlier events", e))?;
                 }
+                let sealed = seq as u64;
+                if sealed > 0 {
+                    // Marks where the chain began: what came before it was sealed now, not as
+                    // it was written (a reset of the chain leaves one at the time of the reset).
+                    let detail = format!("sealed {sealed} events written before the chain");
+                    let event = AuditEvent {
+                        at: now,
+                        action: CHAIN_STARTED,
+                        detail: Some(&detail),
+                        ..Default::default()
+                    };
+                    seq += 1;
+                    let mac = super::audit_chain::event_mac(&key, &last, seq, &event.fields());
+                    last = mac.to_vec();
+                    sqlx::query(INSERT_SQL)
+                        .bind(event.at)
+                        .bind(event.actor_id)
+                        .bind(event.actor_name)
+                        .bind(event.action)
+                        .bind(event.target)
+                        .bind(event.detail)
+                        .bind(event.client_addr.clone())
+                        .bind(event.session_id)
+                        .bind(seq)
+                        .bind(&last)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| db_err("recording the chain's start", e))?;
+                }
                 let head = super::audit_chain::head_mac(&key, seq, &last);
                 sqlx::query(
                     "UPDATE audit_head SET seq = $1, last_mac = $2, head_mac = $3 \
@@ -388,7 +444,6 @@ pub async fn start_chain(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_err("starting the audit chain", e))?;
-                let sealed = seq as u64;
                 (key, Started::Began { sealed })
             }
         };
@@ -497,13 +552,9 @@ pub async fn search(
 ) -> sqlx::Result<Vec<crate::model::audit::AuditEntry>> {
     let (sql, args) = search_sql(query, before, limit);
     crate::on_pool!(&db.read, |p| {
-        // Not a cached prepared statement: PostgreSQL plans a cached one generically after five
-        // runs, blind to the values, and its generic plan for `action = $1` walks the whole log
-        // newest first (266 ms for an action with no events in a million, against 0.06 ms with
-        // the value known). Planning each search costs about 0.3 ms.
-        apply(sqlx::query_as(&sql).persistent(false), &args)
-            .fetch_all(p)
-            .await
+        // A cached prepared statement, one round trip a page: PostgreSQL connections plan each
+        // run for its values (`plan_cache_mode`, see `Db::connect`).
+        apply(sqlx::query_as(&sql), &args).fetch_all(p).await
     })
 }
 

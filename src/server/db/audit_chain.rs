@@ -117,6 +117,8 @@ pub struct Walk<'k> {
     key: &'k DataKey,
     seq: i64,
     last_mac: Vec<u8>,
+    /// The event that began the chain over earlier events, if one has been walked.
+    began: Option<i64>,
 }
 
 impl<'k> Walk<'k> {
@@ -125,6 +127,7 @@ impl<'k> Walk<'k> {
             key,
             seq: 0,
             last_mac: Vec::new(),
+            began: None,
         }
     }
 
@@ -156,6 +159,22 @@ impl<'k> Walk<'k> {
                     row.seq, row.id
                 ),
             });
+        }
+        if row.action == super::audit::CHAIN_STARTED {
+            // Only a reset makes a second one: the chain was begun again over the log as it
+            // stood, so nothing before this event is evidence any more.
+            if let Some(first) = self.began {
+                return Err(ChainBreak {
+                    seq: row.seq,
+                    id: Some(row.id),
+                    problem: format!(
+                        "event {} begins the chain again (event {first} began it): the chain \
+                         was reset, and every event before it was sealed anew as it stood then",
+                        row.seq
+                    ),
+                });
+            }
+            self.began = Some(row.seq);
         }
         self.seq = row.seq;
         self.last_mac = row.mac.clone();

@@ -81,15 +81,11 @@ pub enum KeyError {
         lock = files::LOCK_FILE
     )]
     KeyFilesBusy,
-    #[error(
-        "The key rotation failed and was undone: master.key and master.key.previous hold what \
-         they held before, and nothing was changed. The cause: {0}"
-    )]
+    #[error("{UNDONE} The cause: {0}")]
     RotationFailed(Box<KeyError>),
     #[error(
         "The key rotation failed ({cause}), and putting the key files back failed too \
-         ({restore}). The old key is still in master.key.previous, so nothing is lost: the next \
-         start accepts whichever key master.key holds and rewraps everything under it."
+         ({restore}). {NOTHING_LOST}"
     )]
     RestoreFailed {
         cause: Box<KeyError>,
@@ -101,12 +97,33 @@ pub enum KeyError {
     Db(#[from] sqlx::Error),
 }
 
+/// What a failed rotation that was undone left behind, said the same way by the command line
+/// and the admin page.
+const UNDONE: &str = "The key rotation failed and was undone: master.key and master.key.previous \
+                      hold what they held before, and nothing was changed.";
+/// What a failed rotation whose undoing failed too left behind.
+const NOTHING_LOST: &str = "The old key is still in master.key.previous, so nothing is lost: the \
+                            next start accepts whichever key master.key holds and rewraps \
+                            everything under it.";
+
 impl KeyError {
-    /// What a server function answers: a refusal with its code and the message above; any
-    /// other failure is logged and answered 500 (its text may name paths or SQL).
+    /// What a server function answers: a refusal with its code and the message above; a failed
+    /// rotation says what it left behind (500, the cause logged: its text may name paths or
+    /// SQL); any other failure is logged and answered 500.
     pub fn into_app_error(self) -> crate::model::AppError {
         use crate::model::{AppError, Code, RuleError};
+        let failed = |what: &str, e: &KeyError| {
+            tracing::error!(error = %e, "starting a key rotation");
+            AppError::Failed {
+                message: format!("{what} The cause is in the server's log."),
+            }
+        };
         match self {
+            KeyError::RotationFailed(_) => failed(UNDONE, &self),
+            KeyError::RestoreFailed { .. } => failed(
+                &format!("The key rotation failed, and putting the key files back failed too. {NOTHING_LOST}"),
+                &self,
+            ),
             KeyError::NotAKeyFile | KeyError::SharedKeyFile { .. } => AppError::field(
                 "rotation",
                 RuleError::new(Code::Unsupported, self.to_string()),
@@ -424,6 +441,11 @@ pub async fn rotate(
                 },
             ))
         }
+        // Should the database step have committed although it reported a failure (the
+        // connection lost at COMMIT), the database keeps the new key's check and the requested
+        // event, but nothing is wrapped under the new key (this keyring is never installed), so
+        // the restored files still open everything and a start skips the check of a key it
+        // does not hold.
         Err(cause) => {
             let restored = blocking(move || {
                 let restored = backup.restore();

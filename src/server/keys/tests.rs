@@ -119,7 +119,9 @@ async fn installation(dir: &std::path::Path) -> (Config, Db, Keyring) {
     let db = Db::connect(&config).await.unwrap();
     db.migrate().await.unwrap();
     let keyring = load(&config, &db).await.unwrap();
-    crate::server::audit_log::open(&db, &keyring).await.unwrap();
+    crate::server::audit_log::open(&db, &keyring, crate::server::db::audit::Begin::Allowed)
+        .await
+        .unwrap();
     (config, db, keyring)
 }
 
@@ -414,5 +416,43 @@ fn refusals_answer_the_command_lines_message() {
         };
         assert_eq!(shown, text);
         assert_eq!(field, "rotation");
+    }
+}
+
+/// A failed rotation answers 500 with where things stand (undone, or nothing lost), never its
+/// cause, which may name paths or SQL; the command line's message names the cause as well.
+#[test]
+fn a_failed_rotation_answers_where_things_stand_without_the_cause() {
+    let cause = || {
+        Box::new(KeyError::BadKeyFile {
+            path: "/cause-path/master.key".into(),
+            reason: "cause-reason".into(),
+        })
+    };
+    for (e, says) in [
+        (KeyError::RotationFailed(cause()), "was undone"),
+        (
+            KeyError::RestoreFailed {
+                cause: cause(),
+                restore: "restore-reason".into(),
+            },
+            "nothing is lost",
+        ),
+    ] {
+        let command_line = e.to_string();
+        assert!(
+            command_line.contains("/cause-path/master.key"),
+            "{command_line}"
+        );
+        let answered = e.into_app_error();
+        assert_eq!((answered.status(), answered.code()), (500, "internal"));
+        let text = answered.to_string();
+        assert!(
+            text.contains(says) && text.contains("server's log"),
+            "{text}"
+        );
+        for cause in ["/cause-path", "cause-reason", "restore-reason"] {
+            assert!(!text.contains(cause), "{text}");
+        }
     }
 }

@@ -1,11 +1,11 @@
-//! A request body must keep arriving. Without a limit in time, a client could send part of a
-//! body and stall (or trickle it) while a reader waits: `nul_guard` buffers every url-encoded
-//! form, the multipart reader an upload, each holding a connection and its buffer for as long as
-//! the client likes. Here every request body is wrapped in tower-http's [`TimeoutBody`]: a pause
-//! between two pieces longer than the configured timeout (`LOCKBOX_BODY_TIMEOUT_MS`) ends the
-//! read with an error, and whichever reader met it, the answer is a 408 saying so. (A steady
-//! trickle is bounded where a whole body is buffered: `nul_guard` gives a form the same time
-//! to arrive in full.)
+//! A request body must keep arriving, and arrive whole in time. Without limits, a client could
+//! send part of a body and stall, or trickle it a byte at a time, while a reader waits:
+//! `nul_guard` buffers every url-encoded form, a server function's decoder a browser's form
+//! post, the multipart reader an upload, each holding a connection and its buffer for as long as
+//! the client likes. Here every request body is wrapped twice: in tower-http's [`TimeoutBody`]
+//! (a pause between two pieces longer than the timeout, `LOCKBOX_BODY_TIMEOUT_MS`, ends the read)
+//! and in a [`Deadline`] (the whole body not in by the same time from its first read ends it
+//! too). Whichever reader met the error, the answer is a 408 saying so.
 
 use crate::model::AppError;
 use axum::{
@@ -15,16 +15,71 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use http_body::Body as _;
+use http_body::{Body as _, Frame};
 use http_body_util::BodyExt;
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
+    task::{Context, Poll},
     time::Duration,
 };
 use tower_http::timeout::{TimeoutBody, TimeoutError};
+
+/// A body whose whole must arrive within a time, counted from its first read (a steady trickle
+/// never pauses long enough for [`TimeoutBody`]).
+pub struct Deadline {
+    inner: Body,
+    within: Duration,
+    /// Set at the first read.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// The error of a body that did not arrive whole in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive whole within {0:?}")]
+pub struct TooSlow(Duration);
+
+impl Deadline {
+    pub fn new(inner: Body, within: Duration) -> Self {
+        Self {
+            inner,
+            within,
+            deadline: None,
+        }
+    }
+}
+
+impl http_body::Body for Deadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let within = this.within;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(within)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(TooSlow(within)))));
+        }
+        Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// The words of a 408, for people (the API's JSON carries them as `message`).
 pub const MESSAGE: &str =
@@ -35,7 +90,7 @@ pub const MESSAGE: &str =
 pub fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
-        if e.is::<TimeoutError>() {
+        if e.is::<TimeoutError>() || e.is::<TooSlow>() {
             return true;
         }
         next = e.source();
@@ -56,9 +111,10 @@ pub fn timed_out(api: bool) -> Response {
     }
 }
 
-/// Wraps the request body in a [`TimeoutBody`] of `timeout` and notes when it runs out; the
-/// response to a request whose body ran out of time becomes a 408, whatever the reader that met
-/// the error answered (a server function's decoder, the multipart reader, `nul_guard`).
+/// Wraps the request body in a [`TimeoutBody`] and a [`Deadline`] of `timeout` and notes when
+/// either runs out; the response to a request whose body ran out of time becomes a 408, whatever
+/// the reader that met the error answered (a server function's decoder, the multipart reader,
+/// `nul_guard`).
 pub async fn layer(State(timeout): State<Duration>, req: Request<Body>, next: Next) -> Response {
     if req.body().is_end_stream() {
         return next.run(req).await; // no body (a GET, say): nothing to wait for
@@ -67,7 +123,8 @@ pub async fn layer(State(timeout): State<Duration>, req: Request<Body>, next: Ne
     let expired = Arc::new(AtomicBool::new(false));
     let noted = Arc::clone(&expired);
     let req = req.map(|body| {
-        Body::new(TimeoutBody::new(timeout, body).map_err(move |e| {
+        let body = Body::new(TimeoutBody::new(timeout, body));
+        Body::new(Deadline::new(body, timeout).map_err(move |e| {
             if is_timeout(&*e) {
                 noted.store(true, Ordering::Relaxed);
             }
@@ -102,6 +159,37 @@ mod tests {
             Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
             Err(_) => Err(StatusCode::BAD_REQUEST),
         }
+    }
+
+    /// A body that sends a piece every 50 ms, for ever (a client that trickles).
+    fn trickled() -> Body {
+        let pieces = futures::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Some((Ok::<_, std::io::Error>(axum::body::Bytes::from("a")), ()))
+        });
+        Body::from_stream(pieces)
+    }
+
+    #[tokio::test]
+    async fn a_trickled_body_is_answered_408_by_its_deadline() {
+        let app =
+            Router::new()
+                .route("/echo", post(echo))
+                .layer(axum::middleware::from_fn_with_state(
+                    Duration::from_millis(300),
+                    layer,
+                ));
+        let started = std::time::Instant::now();
+        let req = Request::post("/echo").body(trickled()).unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let body = to_bytes(res.into_body(), 4096).await.unwrap();
+        assert_eq!(body, MESSAGE.as_bytes());
     }
 
     #[tokio::test]

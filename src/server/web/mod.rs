@@ -16,6 +16,7 @@ pub mod nul_guard;
 pub mod page_cache;
 pub mod request_id;
 pub mod request_metrics;
+pub mod serve;
 pub mod shown_once;
 pub mod token_page;
 pub mod unread_body;

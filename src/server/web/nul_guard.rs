@@ -7,19 +7,16 @@
 //! The multipart upload is read by its own reader, whose value rule refuses NUL.
 //!
 //! Reading a body can fail for several reasons, each answered as what it is: over the size
-//! limit (413), not arriving in time (408: a pause longer than the body timeout, or the whole
-//! form not in by then, so a client cannot hold the buffer by trickling), or broken on the way
-//! (400: a malformed chunk, a connection cut mid-body).
+//! limit (413), not arriving in time (408: `body_timeout` bounds the pauses and the whole), or
+//! broken on the way (400: a malformed chunk, a connection cut mid-body).
 
 use crate::model::{AppError, Code, RuleError};
 use axum::{
     body::{to_bytes, Body},
-    extract::State,
     http::{Method, Request, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::time::Duration;
 
 /// How much of a field's name an answer quotes.
 const MAX_NAME: usize = 100;
@@ -115,9 +112,9 @@ fn unreadable(failure: ReadFailure, api: bool) -> Response {
 }
 
 /// Refuses a query string with a NUL in a field. Reads a url-encoded body (already capped by
-/// the body limit outside, and given `timeout` to arrive whole) and refuses it with a 400
-/// naming the field if a field holds NUL; passes everything else on unchanged.
-pub async fn guard(State(timeout): State<Duration>, req: Request<Body>, next: Next) -> Response {
+/// the body limit and the body timeout outside) and refuses it with a 400 naming the field if a
+/// field holds NUL; passes everything else on unchanged.
+pub async fn guard(req: Request<Body>, next: Next) -> Response {
     if let Some(field) = req.uri().query().and_then(|q| field_with_nul(q.as_bytes())) {
         if req.uri().path().starts_with("/api/") {
             return refuse(nul_in(&field));
@@ -132,11 +129,9 @@ pub async fn guard(State(timeout): State<Duration>, req: Request<Body>, next: Ne
     }
     let api = req.uri().path().starts_with("/api/");
     let (parts, body) = req.into_parts();
-    // The pause between pieces is bounded outside (`body_timeout`); the whole, here.
-    let bytes = match tokio::time::timeout(timeout, to_bytes(body, usize::MAX)).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => return unreadable(classify(&e), api),
-        Err(_) => return unreadable(ReadFailure::TimedOut, api),
+    let bytes = match to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => return unreadable(classify(&e), api),
     };
     if let Some(field) = field_with_nul(&bytes) {
         return refuse(nul_in(&field));

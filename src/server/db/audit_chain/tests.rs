@@ -15,10 +15,16 @@ fn fields(action: &str) -> EventFields<'_> {
 
 /// A chain of `n` events as the writer makes it, and its head.
 fn chain(key: &DataKey, n: i64) -> (Vec<ChainRow>, Head) {
+    chain_of(key, (1..=n).map(|seq| format!("secret.created.{seq}")))
+}
+
+/// A chain of events with these actions, and its head.
+fn chain_of(key: &DataKey, actions: impl IntoIterator<Item = String>) -> (Vec<ChainRow>, Head) {
     let mut rows = Vec::new();
     let mut last = Vec::new();
-    for seq in 1..=n {
-        let action = format!("secret.created.{seq}");
+    let mut n = 0;
+    for (seq, action) in (1..).zip(actions) {
+        n = seq;
         let mac = event_mac(key, &last, seq, &fields(&action));
         rows.push(ChainRow {
             id: seq + 100,
@@ -160,4 +166,26 @@ fn another_key_verifies_nothing() {
     let (rows, head) = chain(&key, 3);
     let err = walk(&DataKey::generate(), &rows, &head).unwrap_err();
     assert_eq!(err.seq, 1);
+}
+
+/// One chain start (an upgrade's) verifies; a second one means the chain was begun again over
+/// the log as it stood (a reset), and the walk stops there.
+#[test]
+fn a_second_chain_start_is_a_reset() {
+    use crate::server::db::audit::CHAIN_STARTED;
+    let key = DataKey::generate();
+    let actions = |starts: &[i64]| -> Vec<String> {
+        (1..=8)
+            .map(|seq| match starts.contains(&seq) {
+                true => CHAIN_STARTED.to_string(),
+                false => format!("secret.created.{seq}"),
+            })
+            .collect()
+    };
+    let (rows, head) = chain_of(&key, actions(&[3]));
+    assert_eq!(walk(&key, &rows, &head), Ok(8));
+    let (rows, head) = chain_of(&key, actions(&[3, 6]));
+    let broken = walk(&key, &rows, &head).unwrap_err();
+    assert_eq!((broken.seq, broken.id), (6, Some(106)));
+    assert!(broken.problem.contains("reset"), "{}", broken.problem);
 }
