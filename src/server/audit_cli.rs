@@ -36,7 +36,7 @@ pub async fn run(config: Config, command: AuditCommand) -> ExitCode {
             if json {
                 println!("{}", serde_json::to_string(&verdict).unwrap_or_default());
             } else {
-                println!("{}", audit_log::describe(&verdict));
+                println!("{}", verdict.describe());
             }
             if verdict.broken.is_some() {
                 ExitCode::FAILURE

@@ -65,6 +65,7 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
         }
     };
     let verified = walk.checked();
+    let began = walk.began().cloned();
     let broken = match broken {
         Some(err) => Some(err),
         None => match db::audit::first_outside_chain(db).await? {
@@ -78,21 +79,11 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
             None => walk.finish(&db::audit::head(db).await?).err(),
         },
     };
-    Ok(Verdict { verified, broken })
-}
-
-/// The verdict for people: one line, naming the first break.
-pub fn describe(verdict: &Verdict) -> String {
-    match &verdict.broken {
-        None => format!(
-            "the audit log is intact: {} events verified",
-            verdict.verified
-        ),
-        Some(b) => format!(
-            "the audit log is broken at event {}: {} ({} events before it verified)",
-            b.seq, b.problem, verdict.verified
-        ),
-    }
+    Ok(Verdict {
+        verified,
+        broken,
+        began,
+    })
 }
 
 /// How many events a viewer page shows.

@@ -6,7 +6,7 @@
 //! `n` and its MAC) carries a MAC under another label: deleting the newest events and rolling the
 //! head back to the last one left needs the audit key, which the database only holds wrapped.
 
-pub use crate::model::audit::ChainBreak;
+pub use crate::model::audit::{ChainBreak, ChainStart};
 use crate::server::crypto::DataKey;
 
 /// What an event's MAC covers, borrowed from a new event or a stored row.
@@ -117,8 +117,8 @@ pub struct Walk<'k> {
     key: &'k DataKey,
     seq: i64,
     last_mac: Vec<u8>,
-    /// The event that began the chain over earlier events, if one has been walked.
-    began: Option<i64>,
+    /// The event that began the chain, once walked.
+    began: Option<ChainStart>,
 }
 
 impl<'k> Walk<'k> {
@@ -134,6 +134,11 @@ impl<'k> Walk<'k> {
     /// How many events have checked out so far.
     pub fn checked(&self) -> i64 {
         self.seq
+    }
+
+    /// The event that began the chain, if the walk has met it.
+    pub fn began(&self) -> Option<&ChainStart> {
+        self.began.as_ref()
     }
 
     /// Checks the next stored event (rows come ordered by `seq`).
@@ -163,18 +168,22 @@ impl<'k> Walk<'k> {
         if row.action == super::audit::CHAIN_STARTED {
             // Only a reset makes a second one: the chain was begun again over the log as it
             // stood, so nothing before this event is evidence any more.
-            if let Some(first) = self.began {
+            if let Some(first) = &self.began {
                 return Err(ChainBreak {
                     seq: row.seq,
                     id: Some(row.id),
                     problem: format!(
-                        "event {} begins the chain again (event {first} began it): the chain \
-                         was reset, and every event before it was sealed anew as it stood then",
-                        row.seq
+                        "event {} begins the chain again (event {} began it): the chain was \
+                         reset, and every event before it was sealed anew as it stood then",
+                        row.seq, first.seq
                     ),
                 });
             }
-            self.began = Some(row.seq);
+            self.began = Some(ChainStart {
+                seq: row.seq,
+                at: row.at,
+                detail: row.detail.clone(),
+            });
         }
         self.seq = row.seq;
         self.last_mac = row.mac.clone();

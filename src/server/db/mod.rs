@@ -26,7 +26,7 @@ use crate::server::{
     data_dir,
 };
 use sqlx::{
-    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    postgres::{PgPool, PgPoolOptions},
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
@@ -114,19 +114,10 @@ impl Db {
     pub async fn connect(config: &Config) -> Result<Self, DbError> {
         let url = config.database_url.0.as_str();
         if config.is_postgres() {
-            // Every statement is planned for the values it runs with. PostgreSQL otherwise
-            // switches a cached prepared statement to a generic plan after five runs, blind to
-            // the values: for the audit search `action = $1` that plan walks the whole log
-            // newest first (266 ms for an action with no events in a million, 0.06 ms with the
-            // value known). Planning costs a fraction of a millisecond; a statement prepared
-            // afresh for each run (the alternative) costs a round trip more.
-            let options = PgConnectOptions::from_str(url)
-                .map_err(DbError::Connect)?
-                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
+                .connect(url)
                 .await
                 .map_err(DbError::Connect)?;
             let pool = Pool::Postgres(pool);

@@ -66,10 +66,15 @@ impl http_body::Body for Deadline {
         let deadline = this
             .deadline
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(within)));
-        if deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(TooSlow(within)))));
+        // What has arrived is read first: a body in full is never refused because its reader
+        // came late. Only a wait for more is cut short.
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Some(Err(Box::new(TooSlow(within)))))
+            }
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
         }
-        Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -190,6 +195,18 @@ mod tests {
         );
         let body = to_bytes(res.into_body(), 4096).await.unwrap();
         assert_eq!(body, MESSAGE.as_bytes());
+    }
+
+    /// A body that has arrived whole is read whole, however late its reader comes.
+    #[tokio::test]
+    async fn a_body_in_full_is_read_after_the_deadline() {
+        let mut body = Deadline::new(Body::from("a=1"), Duration::from_millis(10));
+        // The deadline starts at the first read; the reader is slow to come back.
+        let first = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        assert!(first.is_some_and(|f| f.is_ok()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        assert!(next.is_none(), "the end, not an error");
     }
 
     #[tokio::test]

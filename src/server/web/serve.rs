@@ -1,9 +1,11 @@
 //! Serves the router's connections with hyper itself rather than `axum::serve`, which gives
 //! hyper no timer: without one hyper's header read timeout is off, and a client could hold a
 //! connection (and a file descriptor) for ever by sending a request's head a byte at a time, or
-//! nothing at all. Here every connection must deliver each request's head within `head_timeout`;
-//! bodies are bounded by `body_timeout`. Shutdown is graceful: once `shutdown` completes no
-//! connection is accepted, and the open ones finish their requests.
+//! nothing at all, or by idling between requests. Here each request's head is due within
+//! `head_timeout` (bodies are bounded by `body_timeout`). Not bounded here: a client that stops
+//! reading a response, and the number of connections; a reverse proxy in front bounds those.
+//! Shutdown is graceful: once `shutdown` completes no connection is accepted, and the open ones
+//! get [`SHUTDOWN_GRACE`] to finish their requests.
 
 use axum::{body::Body, extract::ConnectInfo, Router};
 use hyper::body::Incoming;
@@ -30,6 +32,8 @@ pub async fn serve(
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // One connection's trouble, gone before it was accepted: take the next.
+                Err(e) if one_connection(&e) => continue,
                 Err(e) => {
                     // Out of file descriptors, say: wait rather than spin.
                     tracing::warn!(error = %e, "cannot accept a connection");
@@ -64,5 +68,27 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // A connection whose client stopped reading would otherwise hold the shutdown (and the
+    // sessions' clean-up after it) for ever.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "connections still open at shutdown were dropped"
+        );
+    }
+}
+
+/// How long open connections may take to finish at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Whether an accept error concerns one connection only (the listener itself is fine).
+fn one_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
 }

@@ -47,13 +47,13 @@ fn Loaded(page: AuditPageData) -> impl IntoView {
     let verdict = page.verdict.map(|v| match v.broken {
         None => view! {
             <p class="notice" role="status" id="chain-verdict">
-                {format!("The audit log is intact: {} events verified.", v.verified)}
+                {v.describe()}
             </p>
         }
         .into_any(),
-        Some(b) => view! {
+        Some(_) => view! {
             <p class="field-error" role="alert" id="chain-verdict">
-                {format!("The audit log is broken at event {}: {}", b.seq, b.problem)}
+                {v.describe()}
             </p>
         }
         .into_any(),
