@@ -122,6 +122,32 @@ pub const INSERT_SQL: &str = "INSERT INTO audit_events \
      (at, actor_id, actor_name, action, target, detail, client_addr, session_id, seq, mac) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
+/// Inserts `$event` as number `$seq` of the chain, after the event whose MAC is `$prev`, sealed
+/// with `$key`, on a transaction of either driver; evaluates to the insert's result with the
+/// event's MAC. The one place an event's row is written (a macro, so it type-checks once per
+/// driver inside [`on_pool!`](crate::on_pool)); the head is the caller's.
+#[macro_export]
+macro_rules! insert_sealed_event {
+    ($conn:expr, $key:expr, $prev:expr, $seq:expr, $event:expr) => {{
+        let (e, seq): (&$crate::server::db::audit::AuditEvent<'_>, i64) = ($event, $seq);
+        let mac = $crate::server::db::audit_chain::event_mac($key, $prev, seq, &e.fields());
+        sqlx::query($crate::server::db::audit::INSERT_SQL)
+            .bind(e.at)
+            .bind(e.actor_id)
+            .bind(e.actor_name)
+            .bind(e.action)
+            .bind(e.target)
+            .bind(e.detail)
+            .bind(e.client_addr.clone())
+            .bind(e.session_id)
+            .bind(seq)
+            .bind(&mac[..])
+            .execute(&mut *$conn)
+            .await
+            .map(|_| mac)
+    }};
+}
+
 /// Writes an event, sealed into the chain, on a transaction of either driver (a macro, so it
 /// type-checks once per driver inside [`on_pool!`](crate::on_pool)). `$seal` is the database's
 /// [`AuditSeal`]; `$conn` must be a transaction (`&mut *tx`), since the head and the event
@@ -136,20 +162,7 @@ macro_rules! insert_audit {
                 sqlx::query_as($crate::server::db::audit::ADVANCE_HEAD_SQL)
                     .fetch_one(&mut *$conn)
                     .await?;
-            let mac = $crate::server::db::audit_chain::event_mac(key, &prev, seq, &e.fields());
-            sqlx::query($crate::server::db::audit::INSERT_SQL)
-                .bind(e.at)
-                .bind(e.actor_id)
-                .bind(e.actor_name)
-                .bind(e.action)
-                .bind(e.target)
-                .bind(e.detail)
-                .bind(e.client_addr.clone())
-                .bind(e.session_id)
-                .bind(seq)
-                .bind(&mac[..])
-                .execute(&mut *$conn)
-                .await?;
+            let mac = $crate::insert_sealed_event!($conn, key, &prev, seq, &*e)?;
             let head = $crate::server::db::audit_chain::head_mac(key, seq, &mac);
             sqlx::query($crate::server::db::audit::SET_HEAD_SQL)
                 .bind(&mac[..])
@@ -418,22 +431,9 @@ pub async fn start_chain(
                         ..Default::default()
                     };
                     seq += 1;
-                    let mac = super::audit_chain::event_mac(&key, &last, seq, &event.fields());
-                    last = mac.to_vec();
-                    sqlx::query(INSERT_SQL)
-                        .bind(event.at)
-                        .bind(event.actor_id)
-                        .bind(event.actor_name)
-                        .bind(event.action)
-                        .bind(event.target)
-                        .bind(event.detail)
-                        .bind(event.client_addr.clone())
-                        .bind(event.session_id)
-                        .bind(seq)
-                        .bind(&last)
-                        .execute(&mut *tx)
-                        .await
+                    let mac = crate::insert_sealed_event!(tx, &key, &last, seq, &event)
                         .map_err(|e| db_err("recording the chain's start", e))?;
+                    last = mac.to_vec();
                 }
                 let head = super::audit_chain::head_mac(&key, seq, &last);
                 sqlx::query(
