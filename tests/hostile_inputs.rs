@@ -689,11 +689,7 @@ async fn raw_exchange(
     let addr = base.trim_start_matches("http://").to_string();
     tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-            .unwrap();
-        stream.write_all(head.as_bytes()).unwrap();
+        let mut stream = connect_and_send(&addr, head.as_bytes());
         stream.write_all(&body).unwrap();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = trickle.map(|gap| {
@@ -847,19 +843,26 @@ async fn a_body_that_stalls_or_trickles_is_answered_408() {
     assert_eq!(a.status, 401, "{}", a.body);
 }
 
+/// A plain socket to `addr` (reads give up after 20 s) that has sent `bytes`.
+fn connect_and_send(addr: &str, bytes: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    stream
+}
+
 /// Sends `partial` (part of a request head, or nothing) on a fresh connection to `base` and
 /// waits, up to 20 s, for the server to close it; returns how long that took.
 async fn abandoned_head(base: &str, partial: &str) -> std::time::Duration {
-    use std::io::{Read, Write};
+    use std::io::Read;
     let addr = base.trim_start_matches("http://").to_string();
     let partial = partial.to_string();
     tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-            .unwrap();
-        stream.write_all(partial.as_bytes()).unwrap();
+        let mut stream = connect_and_send(&addr, partial.as_bytes());
         let mut buf = [0u8; 1024];
         loop {
             match stream.read(&mut buf) {
